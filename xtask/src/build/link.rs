@@ -1,0 +1,45 @@
+//! Linking the objects into the command module with wasm-ld (through clang).
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use super::compile::Compiler;
+use super::port::LinkSection;
+
+/// Links `objects` into `output` unless it is newer than every object and was
+/// linked with the same command line.
+pub fn link(compiler: &Compiler, objects: &[PathBuf], settings: &LinkSection, output: &Path) -> Result<()> {
+    let temp = output.with_extension("wasm.tmp");
+    let mut args: Vec<OsString> = compiler.args.clone();
+    args.extend(objects.iter().map(|object| object.clone().into_os_string()));
+    // Stack first: an overflowing shadow stack runs off the bottom of memory
+    // and traps instead of silently overwriting static data.
+    args.push("-Wl,--stack-first".into());
+    args.push(format!("-Wl,-z,stack-size={}", settings.stack_size).into());
+    args.push("-lm".into());
+    args.push("-o".into());
+
+    let record_path = output.with_extension("wasm.cmd");
+    let record = args.iter().map(|arg| arg.to_string_lossy()).collect::<Vec<_>>().join(" ");
+    if is_current(output, objects, &record_path, &record) {
+        return Ok(());
+    }
+    let result = Command::new(&compiler.program).args(&args).arg(&temp).output().context("running the linker")?;
+    if !result.status.success() {
+        let _ = fs::remove_file(&temp);
+        bail!("linking {} failed:\n{}", output.display(), String::from_utf8_lossy(&result.stderr));
+    }
+    fs::write(&record_path, &record)?;
+    fs::rename(&temp, output).with_context(|| format!("moving the linked module to {}", output.display()))
+}
+
+fn is_current(output: &Path, objects: &[PathBuf], record_path: &Path, record: &str) -> bool {
+    let modified = |path: &Path| fs::metadata(path).and_then(|meta| meta.modified()).ok();
+    let Some(linked) = modified(output) else { return false };
+    fs::read_to_string(record_path).is_ok_and(|old| old == record)
+        && objects.iter().all(|object| modified(object).is_some_and(|time| time <= linked))
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask`: fetch → build → post-process → package → bench for
+//! WebAssembly MicroPython. Each stage lives in the folder of the same name.
+
+mod build;
+mod progress;
+mod ci;
+mod fetch;
+mod package;
+mod project;
+mod toolchain;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build and package WebAssembly MicroPython", arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Download (or reuse) the pinned MicroPython sources, checksum-verified.
+    Fetch(fetch::FetchArgs),
+    /// Compile MicroPython and our port to a wasm32-wasi command module.
+    Build(build::BuildArgs),
+    /// Fetch, build and package every bundle under dist/ (the main job).
+    Dist(package::DistArgs),
+    /// Report which toolchain pieces are present and how to install the rest.
+    Doctor,
+    /// Install the pinned toolchain with apt-get (needs root).
+    Setup,
+    /// Everything CI checks: set-up, then the whole test suite.
+    Ci(ci::CiArgs),
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Fetch(args) => fetch::run(&args).map(|_| ()),
+        Task::Build(args) => build::run(&args).map(|_| ()),
+        Task::Dist(args) => package::run_dist(&args),
+        Task::Doctor => toolchain::doctor(),
+        Task::Setup => toolchain::setup(),
+        Task::Ci(args) => ci::run(&args),
+    }
+}

@@ -1,0 +1,27 @@
+//! `cargo xtask dist`: build, then lay out each bundle under `dist/`.
+//!
+//! Every bundle is assembled in a temporary folder beside its destination and
+//! renamed into place only when complete, so `dist/` always holds either the
+//! previous complete bundle or the new one.
+
+mod staging;
+mod wasi;
+
+use anyhow::Result;
+
+use crate::build::{self, BuildArgs};
+use crate::project;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DistArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+pub fn run_dist(args: &DistArgs) -> Result<()> {
+    let output = build::run(&args.build)?;
+    let dist = project::dist_root();
+    let wasi_dir = wasi::write_bundle(&output, &dist)?;
+    println!("{}", wasi_dir.display());
+    Ok(())
+}
