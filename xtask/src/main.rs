@@ -2,10 +2,10 @@
 //! WebAssembly MicroPython. Each stage lives in the folder of the same name.
 
 mod build;
-mod progress;
 mod ci;
 mod fetch;
 mod package;
+mod progress;
 mod project;
 mod toolchain;
 

@@ -36,9 +36,7 @@ pub fn dist_root() -> PathBuf {
 
 /// Intermediate build products of this checkout (objects, generated headers).
 pub fn build_root() -> PathBuf {
-    std::env::var_os("MPWASM_BUILD_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("build"))
+    std::env::var_os("MPWASM_BUILD_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("build"))
 }
 
 /// True when progress bars and colour would only clutter a log.

@@ -122,11 +122,7 @@ impl Compiler {
         if !output.status.success() {
             let _ = fs::remove_file(&temp_output);
             let _ = fs::remove_file(&temp_depfile);
-            return Err(anyhow!(
-                "{}:\n{}",
-                unit.source.display(),
-                String::from_utf8_lossy(&output.stderr).trim_end()
-            ));
+            return Err(anyhow!("{}:\n{}", unit.source.display(), String::from_utf8_lossy(&output.stderr).trim_end()));
         }
         if !output.stderr.is_empty() && std::env::var_os("MPWASM_VERBOSE").is_some() {
             eprintln!("{}", String::from_utf8_lossy(&output.stderr).trim_end());

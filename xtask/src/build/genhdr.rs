@@ -63,21 +63,37 @@ pub fn generate(job: &HeaderJob) -> Result<PathBuf> {
     fs::write(&combined, text)?;
 
     let makeqstrdefs = py.join("makeqstrdefs.py").into_os_string();
-    for (mode, collected) in
-        [("qstr", "qstrdefs.collected.h"), ("module", "moduledefs.collected"), ("root_pointer", "root_pointers.collected")]
-    {
+    for (mode, collected) in [
+        ("qstr", "qstrdefs.collected.h"),
+        ("module", "moduledefs.collected"),
+        ("root_pointer", "root_pointers.collected"),
+    ] {
         let split_dir = genhdr.join(mode);
         // Stale per-file fragments from a previous source list must not leak in.
         let _ = fs::remove_dir_all(&split_dir);
         run_python(
             job.source_root,
-            &[makeqstrdefs.clone(), "split".into(), mode.into(), combined.clone().into(), split_dir.clone().into(), "_".into()],
+            &[
+                makeqstrdefs.clone(),
+                "split".into(),
+                mode.into(),
+                combined.clone().into(),
+                split_dir.clone().into(),
+                "_".into(),
+            ],
             &[],
         )
         .with_context(|| format!("splitting {mode} definitions"))?;
         run_python(
             job.source_root,
-            &[makeqstrdefs.clone(), "cat".into(), mode.into(), "_".into(), split_dir.into(), genhdr.join(collected).into()],
+            &[
+                makeqstrdefs.clone(),
+                "cat".into(),
+                mode.into(),
+                "_".into(),
+                split_dir.into(),
+                genhdr.join(collected).into(),
+            ],
             &[],
         )
         .with_context(|| format!("collecting {mode} definitions"))?;
@@ -85,15 +101,23 @@ pub fn generate(job: &HeaderJob) -> Result<PathBuf> {
 
     let preprocessed = preprocess_qstr_defs(job, &genhdr)?;
     write_if_changed(&genhdr.join("qstrdefs.preprocessed.h"), preprocessed.as_bytes())?;
-    let generated = python_output(job.source_root, &[py.join("makeqstrdata.py").into(), genhdr.join("qstrdefs.preprocessed.h").into()])
-        .context("generating qstrdefs.generated.h")?;
+    let generated = python_output(
+        job.source_root,
+        &[py.join("makeqstrdata.py").into(), genhdr.join("qstrdefs.preprocessed.h").into()],
+    )
+    .context("generating qstrdefs.generated.h")?;
     write_if_changed(&genhdr.join("qstrdefs.generated.h"), &generated)?;
-    let moduledefs = python_output(job.source_root, &[py.join("makemoduledefs.py").into(), genhdr.join("moduledefs.collected").into()])
-        .context("generating moduledefs.h")?;
+    let moduledefs = python_output(
+        job.source_root,
+        &[py.join("makemoduledefs.py").into(), genhdr.join("moduledefs.collected").into()],
+    )
+    .context("generating moduledefs.h")?;
     write_if_changed(&genhdr.join("moduledefs.h"), &moduledefs)?;
-    let root_pointers =
-        python_output(job.source_root, &[py.join("make_root_pointers.py").into(), genhdr.join("root_pointers.collected").into()])
-            .context("generating root_pointers.h")?;
+    let root_pointers = python_output(
+        job.source_root,
+        &[py.join("make_root_pointers.py").into(), genhdr.join("root_pointers.collected").into()],
+    )
+    .context("generating root_pointers.h")?;
     write_if_changed(&genhdr.join("root_pointers.h"), &root_pointers)?;
     Ok(genhdr)
 }
@@ -150,9 +174,10 @@ fn preprocess_qstr_defs(job: &HeaderJob, genhdr: &Path) -> Result<String> {
 /// its file name for files outside it) with `/` flattened, so names are
 /// unique and independent of where the tree lives.
 pub fn object_name(source_root: &Path, source: &Path, extension: &str) -> String {
-    let relative = source.strip_prefix(source_root).map(Path::to_path_buf).unwrap_or_else(|_| {
-        PathBuf::from("port").join(source.file_name().expect("sources are files"))
-    });
+    let relative = source
+        .strip_prefix(source_root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| PathBuf::from("port").join(source.file_name().expect("sources are files")));
     let flat = relative.to_string_lossy().replace(['/', '\\'], "__");
     format!("{}.{extension}", flat.trim_end_matches(".c"))
 }

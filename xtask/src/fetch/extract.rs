@@ -1,9 +1,10 @@
 //! Safe extraction of a `.tar.xz` source archive.
 //!
 //! The archive's checksum is pinned, but a pin is only as good as whoever
-//! wrote it, so every entry is checked before anything is written: paths and
-//! link targets stay inside the tree, nothing is written through a symlink,
-//! and device files are refused.
+//! wrote it, so every entry is checked before it is written (paths stay
+//! inside the tree, nothing is written through a symlink, device files are
+//! refused) and every symlink once the tree is complete. The caller extracts
+//! into a staging directory, so a rejected archive leaves nothing behind.
 
 use std::fs;
 use std::io;
@@ -64,7 +65,7 @@ pub fn extract_tar_xz(archive: &Path, top_dir: &str, dest: &Path) -> Result<(), 
             return Err(ExtractError::OutsideTopDir { entry: name, top_dir: top_dir.to_string() });
         };
         if rel.as_os_str().is_empty() {
-            continue; // the top_dir itself
+            continue; // the top_dir itself, or `./`
         }
         let target = dest.join(&rel);
         if let Some(parent) = rel.parent() {
@@ -141,7 +142,9 @@ fn strip_top_dir(path: &Path, top_dir: &str) -> Result<Option<PathBuf>, UnsafeRe
     }
     match parts.split_first() {
         Some((first, rest)) if *first == top_dir => Ok(Some(rest.iter().collect())),
-        _ => Ok(None),
+        // `./`, as written by `tar -C dir .`
+        None => Ok(Some(PathBuf::new())),
+        Some(_) => Ok(None),
     }
 }
 
@@ -247,6 +250,7 @@ mod tests {
         let (_tmp, dest, result) = extract(&[
             Item::Dir("micropython-1.26.1/"),
             Item::File("micropython-1.26.1/py/obj.c", b"obj"),
+            Item::Dir("./"),
             Item::File("./micropython-1.26.1/README", b"readme"),
             Item::Symlink("micropython-1.26.1/py/alias.c", "obj.c"),
             Item::Symlink("micropython-1.26.1/docs/up", "../py"),

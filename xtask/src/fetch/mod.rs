@@ -115,7 +115,7 @@ pub struct Failure {
 pub enum FetchError {
     #[error("could not fetch micropython {version} from any mirror:{}\n{}", list(.version, .failures), remedy(.archives))]
     AllMirrorsFailed { version: String, failures: Vec<Failure>, archives: Vec<(String, PathBuf)> },
-    #[error("--offline: the cache at {} holds no usable micropython {version} sources{}\n{}",
+    #[error("--offline: the cache at {} holds no usable micropython {version} sources{}\nRun without --offline to download them. {}",
         .cache.display(), list(.version, .failures), remedy(.archives))]
     Offline { version: String, cache: PathBuf, failures: Vec<Failure>, archives: Vec<(String, PathBuf)> },
 }

@@ -222,7 +222,7 @@ fn offline_with_an_empty_cache_fails_clearly() {
     assert!(matches!(err, FetchError::Offline { .. }));
     assert!(message.starts_with("--offline: the cache at"), "{message}");
     assert!(message.contains(&cache.path().display().to_string()), "{message}");
-    assert!(message.contains("--source DIR"), "{message}");
+    assert!(message.contains("Run without --offline") && message.contains("--source DIR"), "{message}");
     assert!(message.contains(&format!("{sha}.tar.xz")), "{message}");
     assert_eq!(server.requests(), 0, "offline means no request at all");
 }

@@ -15,8 +15,7 @@ impl Staging {
     /// Starts a new bundle that will replace `destination`.
     pub fn new(destination: &Path) -> Result<Staging> {
         let parent = destination.parent().expect("bundles live inside dist/");
-        fs::create_dir_all(parent)
-            .with_context(|| format!("creating {} (is it writable?)", parent.display()))?;
+        fs::create_dir_all(parent).with_context(|| format!("creating {} (is it writable?)", parent.display()))?;
         let name = destination.file_name().expect("bundle folders have names").to_string_lossy();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}.staging-"))

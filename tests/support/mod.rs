@@ -1,0 +1,81 @@
+//! Helpers shared by the integration tests: building through `cargo xtask`
+//! and running modules under the hosts.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Runs `cargo xtask ARGS` in the repository and returns its output,
+/// panicking with everything it printed if it fails.
+pub fn xtask(args: &[&str]) -> Output {
+    let output = xtask_command(args).output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo xtask {args:?} failed:\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn xtask_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    command.current_dir(repo_root()).args(["run", "--quiet", "--package", "xtask", "--"]).args(args);
+    command
+}
+
+/// `dist/wasi`, built once per test binary by the project's main job.
+pub fn wasi_bundle() -> &'static Path {
+    static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        xtask(&["dist"]);
+        repo_root().join("dist/wasi")
+    })
+}
+
+/// What a run of a module printed and how it ended.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.status, self.stdout, self.stderr)
+    }
+}
+
+/// Runs the module under Node's WASI with `dirs` preopened (host, guest).
+pub fn run_node(module: &Path, dirs: &[(&Path, &str)], args: &[&str], stdin: &str) -> Run {
+    let mut command = Command::new("node");
+    command.arg("--no-warnings").arg(repo_root().join("tests/support/run-wasi.mjs")).arg(module);
+    for (host, guest) in dirs {
+        command.arg("--dir").arg(format!("{}:{guest}", host.display()));
+    }
+    command.arg("--").args(args);
+    run_with_stdin(command, stdin)
+}
+
+pub fn run_with_stdin(mut command: Command, stdin: &str) -> Run {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("starting {command:?}: {err}"));
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
