@@ -8,11 +8,17 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use super::compile::Compiler;
-use super::port::LinkSection;
+use super::port::{ExecModel, LinkSection};
 
 /// Links `objects` into `output` unless it is newer than every object and was
 /// linked with the same command line.
-pub fn link(compiler: &Compiler, objects: &[PathBuf], settings: &LinkSection, output: &Path) -> Result<()> {
+pub fn link(
+    compiler: &Compiler,
+    objects: &[PathBuf],
+    settings: &LinkSection,
+    exec_model: ExecModel,
+    output: &Path,
+) -> Result<()> {
     let temp = output.with_extension("wasm.tmp");
     let mut args: Vec<OsString> = compiler.args.clone();
     args.extend(objects.iter().map(|object| object.clone().into_os_string()));
@@ -20,6 +26,9 @@ pub fn link(compiler: &Compiler, objects: &[PathBuf], settings: &LinkSection, ou
     // and traps instead of silently overwriting static data.
     args.push("-Wl,--stack-first".into());
     args.push(format!("-Wl,-z,stack-size={}", settings.stack_size).into());
+    if exec_model == ExecModel::Reactor {
+        args.push("-mexec-model=reactor".into());
+    }
     args.push("-lm".into());
     args.push("-o".into());
 

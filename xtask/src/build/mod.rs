@@ -8,6 +8,8 @@ mod link;
 mod mpy_cross;
 mod port;
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -32,7 +34,8 @@ pub struct BuildArgs {
 /// What a build produced.
 #[derive(Debug, Clone)]
 pub struct BuildOutput {
-    pub wasm: PathBuf,
+    /// Each artifact of the port (`command`, `library`) and its module.
+    pub modules: BTreeMap<String, PathBuf>,
     pub variant: String,
     pub source: SourceTree,
     pub toolchain: Toolchain,
@@ -45,20 +48,38 @@ pub fn run(args: &BuildArgs) -> Result<BuildOutput> {
     let source = fetch::run(&args.fetch)?;
     let port = Port::load(&project::repo_root().join("ports/wasm"), &args.variant)?;
     let build_dir = project::build_root().join(&port.variant);
-    let wasm = build_module(&source, &port, &toolchain, &build_dir)
+    let modules = build_modules(&source, &port, &toolchain, &build_dir)
         .with_context(|| format!("building the {} variant", port.variant))?;
-    eprintln!("built {} in {:.1}s", wasm.display(), started.elapsed().as_secs_f64());
-    Ok(BuildOutput { wasm, variant: port.variant, source, toolchain })
+    for module in modules.values() {
+        eprintln!("built {}", module.display());
+    }
+    eprintln!("build finished in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(BuildOutput { modules, variant: port.variant, source, toolchain })
 }
 
-fn build_module(source: &SourceTree, port: &Port, toolchain: &Toolchain, build_dir: &Path) -> Result<PathBuf> {
+impl BuildOutput {
+    /// The WASI command module.
+    pub fn command_module(&self) -> &Path {
+        &self.modules["command"]
+    }
+}
+
+fn build_modules(
+    source: &SourceTree,
+    port: &Port,
+    toolchain: &Toolchain,
+    build_dir: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
     let source_root = &source.root;
     let source_date_epoch = source_date_epoch(source_root);
     let compiler = wasm_compiler(toolchain, source_root, port, build_dir)?;
 
     let mut sources = port.micropython_sources(source_root)?;
     sources.extend(port.port_sources());
-    let scanned: Vec<PathBuf> = sources.iter().filter(|path| !mpy_cross::is_nlr(path)).cloned().collect();
+    let mut scanned: Vec<PathBuf> = sources.iter().filter(|path| !mpy_cross::is_nlr(path)).cloned().collect();
+    scanned.extend(port.all_port_sources());
+    scanned.sort();
+    scanned.dedup();
     genhdr::generate(&genhdr::HeaderJob {
         source_root,
         build_dir,
@@ -80,20 +101,35 @@ fn build_module(source: &SourceTree, port: &Port, toolchain: &Toolchain, build_d
     sources.push(frozen);
 
     let object_dir = build_dir.join("obj");
-    let units: Vec<Unit> = sources
+    let shared = units_for(&sources, source_root, &object_dir);
+    let mut stats = compiler.run(Mode::Object, &shared, &[], "compile")?;
+
+    let mut modules = BTreeMap::new();
+    for (name, artifact) in &port.artifacts {
+        let own = units_for(&port.artifact_sources(artifact), source_root, &object_dir.join(name));
+        let defines: Vec<OsString> = artifact.defines.iter().map(|define| format!("-D{define}").into()).collect();
+        let own_stats = compiler.run(Mode::Object, &own, &defines, name)?;
+        stats.rebuilt += own_stats.rebuilt;
+        stats.up_to_date += own_stats.up_to_date;
+
+        let objects: Vec<PathBuf> = shared.iter().chain(&own).map(|unit| unit.output.clone()).collect();
+        let wasm = build_dir.join(&artifact.output);
+        link::link(&compiler, &objects, &port.link, artifact.exec_model, &wasm)
+            .with_context(|| format!("linking the {name} module"))?;
+        modules.insert(name.clone(), wasm);
+    }
+    eprintln!("compiled {} files ({} up to date)", stats.rebuilt, stats.up_to_date);
+    Ok(modules)
+}
+
+fn units_for(sources: &[PathBuf], source_root: &Path, object_dir: &Path) -> Vec<Unit> {
+    sources
         .iter()
         .map(|source| Unit {
             source: source.clone(),
             output: object_dir.join(genhdr::object_name(source_root, source, "o")),
         })
-        .collect();
-    let stats = compiler.run(Mode::Object, &units, &[], "compile")?;
-    eprintln!("compiled {} files ({} up to date)", stats.rebuilt, stats.up_to_date);
-
-    let objects: Vec<PathBuf> = units.into_iter().map(|unit| unit.output).collect();
-    let wasm = build_dir.join("micropython.wasm");
-    link::link(&compiler, &objects, &port.link, &wasm)?;
-    Ok(wasm)
+        .collect()
 }
 
 /// The C compiler for wasm32-wasi as `cc` configures it, plus the flags the

@@ -1,6 +1,7 @@
 //! The port's own description of what to compile (`ports/<port>/port.toml`)
 //! and the variant chosen for this build.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 struct PortFile {
     sources: SourcesSection,
     link: LinkSection,
+    artifacts: BTreeMap<String, Artifact>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -21,11 +23,34 @@ struct SourcesSection {
     port: Vec<String>,
 }
 
-/// Link-time settings of the port.
+/// Link-time settings shared by every artifact.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkSection {
     pub stack_size: u32,
+}
+
+/// How WASI starts a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecModel {
+    /// `_start` runs main() once.
+    Command,
+    /// `_initialize`, then the host calls exports as often as it likes.
+    Reactor,
+}
+
+/// One wasm module the port produces.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    pub output: String,
+    pub exec_model: ExecModel,
+    /// Port files compiled for this artifact only (with its defines).
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub defines: Vec<String>,
+    /// The module's complete export list.
     pub exports: Vec<String>,
 }
 
@@ -36,6 +61,7 @@ pub struct Port {
     pub variant: String,
     pub variant_dir: PathBuf,
     pub link: LinkSection,
+    pub artifacts: BTreeMap<String, Artifact>,
     micropython_patterns: Vec<String>,
     port_sources: Vec<String>,
 }
@@ -54,6 +80,7 @@ impl Port {
             variant: variant.to_owned(),
             variant_dir,
             link: parsed.link,
+            artifacts: parsed.artifacts,
             micropython_patterns: parsed.sources.micropython,
             port_sources: parsed.sources.port,
         })
@@ -83,8 +110,23 @@ impl Port {
         Ok(files)
     }
 
+    /// Port files shared by every artifact.
     pub fn port_sources(&self) -> Vec<PathBuf> {
         self.port_sources.iter().map(|name| self.dir.join(name)).collect()
+    }
+
+    /// Port files of one artifact.
+    pub fn artifact_sources(&self, artifact: &Artifact) -> Vec<PathBuf> {
+        artifact.sources.iter().map(|name| self.dir.join(name)).collect()
+    }
+
+    /// Every port file, shared or not, once: what the qstr scan reads.
+    pub fn all_port_sources(&self) -> Vec<PathBuf> {
+        let mut files = self.port_sources();
+        files.extend(self.artifacts.values().flat_map(|artifact| self.artifact_sources(artifact)));
+        files.sort();
+        files.dedup();
+        files
     }
 
     pub fn frozen_manifest(&self) -> PathBuf {
@@ -109,4 +151,20 @@ fn expand(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
         bail!("{} is listed in the port's sources but is not in the MicroPython tree at {}", pattern, root.display());
     }
     Ok(vec![file])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repository_port_describes_both_artifacts() {
+        let port = Port::load(&crate::project::repo_root().join("ports/wasm"), "standard").unwrap();
+        assert_eq!(port.artifacts["command"].exec_model, ExecModel::Command);
+        assert_eq!(port.artifacts["library"].exec_model, ExecModel::Reactor);
+        assert!(port.artifacts["library"].exports.contains(&"mpwasm_exec".to_owned()));
+        for file in port.all_port_sources() {
+            assert!(file.is_file(), "{} is listed in port.toml but missing", file.display());
+        }
+    }
 }

@@ -35,7 +35,8 @@ enum SourceRecord<'a> {
 
 pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     let staging = Staging::new(&dist.join("wasi"))?;
-    let module_bytes = fs::read(&build.wasm).with_context(|| format!("reading {}", build.wasm.display()))?;
+    let module = build.command_module();
+    let module_bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
     let digest = hex::encode(Sha256::digest(&module_bytes));
     fs::write(staging.path().join(MODULE_NAME), &module_bytes)?;
 
