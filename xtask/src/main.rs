@@ -4,9 +4,12 @@
 mod build;
 mod ci;
 mod fetch;
+mod inspect;
 mod package;
+mod postprocess;
 mod progress;
 mod project;
+mod sizes;
 mod toolchain;
 
 use anyhow::Result;
@@ -27,6 +30,8 @@ enum Task {
     Build(build::BuildArgs),
     /// Fetch, build and package every bundle under dist/ (the main job).
     Dist(package::DistArgs),
+    /// Print a built module's provenance, sizes, imports and exports.
+    Inspect(inspect::InspectArgs),
     /// Report which toolchain pieces are present and how to install the rest.
     Doctor,
     /// Install the pinned toolchain with apt-get (needs root).
@@ -40,6 +45,7 @@ fn main() -> Result<()> {
         Task::Fetch(args) => fetch::run(&args).map(|_| ()),
         Task::Build(args) => build::run(&args).map(|_| ()),
         Task::Dist(args) => package::run_dist(&args),
+        Task::Inspect(args) => inspect::run(&args),
         Task::Doctor => toolchain::doctor(),
         Task::Setup => toolchain::setup(),
         Task::Ci(args) => ci::run(&args),

@@ -5,7 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
 
 use super::genhdr::write_if_changed;
 
@@ -50,4 +53,25 @@ pub fn freeze(job: &FreezeJob) -> Result<PathBuf> {
     fs::remove_file(&temp)?;
     write_if_changed(&output, &content)?;
     Ok(output)
+}
+
+/// sha256 of every frozen `.mpy` in the build, by its path below
+/// `frozen_mpy/`, for provenance.
+pub fn frozen_module_hashes(build_dir: &Path) -> Result<BTreeMap<String, String>> {
+    let root = build_dir.join("frozen_mpy");
+    let mut hashes = BTreeMap::new();
+    let mut pending = vec![root.clone()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "mpy") {
+                let name = path.strip_prefix(&root).expect("walked from root").to_string_lossy().into_owned();
+                hashes.insert(name, hex::encode(Sha256::digest(fs::read(&path)?)));
+            }
+        }
+    }
+    Ok(hashes)
 }

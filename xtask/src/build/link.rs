@@ -37,6 +37,9 @@ pub fn link(
     if is_current(output, objects, &record_path, &record) {
         return Ok(());
     }
+    if let Some(parent) = output.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
     let result = Command::new(&compiler.program).args(&args).arg(&temp).output().context("running the linker")?;
     if !result.status.success() {
         let _ = fs::remove_file(&temp);

@@ -1,5 +1,6 @@
-//! `cargo xtask build`: MicroPython's C sources plus our port → a wasm32-wasi
-//! command module, through clang driven by `cc`, incrementally.
+//! `cargo xtask build`: MicroPython's C sources plus our port → wasm32-wasi
+//! modules, through clang driven by `cc`, incrementally, then post-processed
+//! (see `postprocess/`).
 
 mod compile;
 mod frozen;
@@ -17,6 +18,8 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::fetch::{self, FetchArgs, SourceOrigin, SourceTree};
+use crate::postprocess::provenance::{self, SourceRecord, ToolchainRecord};
+use crate::postprocess::{self, EhForm, GcStrategy, Processed, Profile, Provenance};
 use crate::project;
 use crate::toolchain::{self, Toolchain};
 use compile::{Compiler, Mode, Unit};
@@ -29,14 +32,27 @@ pub struct BuildArgs {
     /// Port variant (a folder under ports/wasm/variants).
     #[arg(long, default_value = "standard")]
     pub variant: String,
+    /// Optimisation profile.
+    #[arg(long, value_enum, default_value_t = Profile::Size)]
+    pub profile: Profile,
+    /// How the garbage collector finds pointers held by C code.
+    #[arg(long, value_enum, default_value_t = GcStrategy::Spill)]
+    pub gc: GcStrategy,
 }
 
 /// What a build produced.
 #[derive(Debug, Clone)]
 pub struct BuildOutput {
-    /// Each artifact of the port (`command`, `library`) and its module.
+    /// Each artifact of the port (`command`, `library`) and its module in
+    /// the legacy exception-handling form (Node, browsers).
     pub modules: BTreeMap<String, PathBuf>,
+    /// The same modules in the exnref form (wasmtime).
+    pub exnref_modules: BTreeMap<String, PathBuf>,
+    /// Per-section and per-function sizes of each artifact.
+    pub symbol_maps: BTreeMap<String, PathBuf>,
     pub variant: String,
+    pub profile: Profile,
+    pub gc: GcStrategy,
     pub source: SourceTree,
     pub toolchain: Toolchain,
 }
@@ -47,14 +63,44 @@ pub fn run(args: &BuildArgs) -> Result<BuildOutput> {
     let toolchain = Toolchain::detect()?;
     let source = fetch::run(&args.fetch)?;
     let port = Port::load(&project::repo_root().join("ports/wasm"), &args.variant)?;
-    let build_dir = project::build_root().join(&port.variant);
-    let modules = build_modules(&source, &port, &toolchain, &build_dir)
-        .with_context(|| format!("building the {} variant", port.variant))?;
-    for module in modules.values() {
-        eprintln!("built {}", module.display());
+    let settings = Settings { profile: args.profile, gc: args.gc };
+    let build_dir = project::build_root().join(settings.folder_name(&port.variant));
+    let processed = build_modules(&source, &port, &toolchain, &settings, &build_dir)
+        .with_context(|| format!("building the {} variant ({} profile)", port.variant, settings.profile))?;
+    for module in processed.values() {
+        eprintln!("built {}", module.legacy.display());
     }
     eprintln!("build finished in {:.1}s", started.elapsed().as_secs_f64());
-    Ok(BuildOutput { modules, variant: port.variant, source, toolchain })
+    let pick = |field: fn(&Processed) -> &PathBuf| -> BTreeMap<String, PathBuf> {
+        processed.iter().map(|(name, outputs)| (name.clone(), field(outputs).clone())).collect()
+    };
+    Ok(BuildOutput {
+        modules: pick(|p| &p.legacy),
+        exnref_modules: pick(|p| &p.exnref),
+        symbol_maps: pick(|p| &p.symbols),
+        variant: port.variant,
+        profile: settings.profile,
+        gc: settings.gc,
+        source,
+        toolchain,
+    })
+}
+
+/// Choices that change the compiled bytes, beyond the variant.
+struct Settings {
+    profile: Profile,
+    gc: GcStrategy,
+}
+
+impl Settings {
+    /// Each configuration builds in a folder of its own, so switching back
+    /// and forth stays incremental.
+    fn folder_name(&self, variant: &str) -> String {
+        match self.gc {
+            GcStrategy::Spill => format!("{variant}-{}", self.profile),
+            GcStrategy::Scan => format!("{variant}-{}-gc-scan", self.profile),
+        }
+    }
 }
 
 impl BuildOutput {
@@ -68,11 +114,12 @@ fn build_modules(
     source: &SourceTree,
     port: &Port,
     toolchain: &Toolchain,
+    settings: &Settings,
     build_dir: &Path,
-) -> Result<BTreeMap<String, PathBuf>> {
+) -> Result<BTreeMap<String, Processed>> {
     let source_root = &source.root;
     let source_date_epoch = source_date_epoch(source_root);
-    let compiler = wasm_compiler(toolchain, source_root, port, build_dir)?;
+    let compiler = wasm_compiler(toolchain, source_root, port, settings.profile, build_dir)?;
 
     let mut sources = port.micropython_sources(source_root)?;
     sources.extend(port.port_sources());
@@ -113,13 +160,54 @@ fn build_modules(
         stats.up_to_date += own_stats.up_to_date;
 
         let objects: Vec<PathBuf> = shared.iter().chain(&own).map(|unit| unit.output.clone()).collect();
-        let wasm = build_dir.join(&artifact.output);
-        link::link(&compiler, &objects, &port.link, artifact.exec_model, &wasm)
+        let linked = build_dir.join("linked").join(&artifact.output);
+        link::link(&compiler, &objects, &port.link, artifact.exec_model, &linked)
             .with_context(|| format!("linking the {name} module"))?;
-        modules.insert(name.clone(), wasm);
+        let processed = postprocess::run(&postprocess::Job {
+            linked: &linked,
+            output: &build_dir.join(&artifact.output),
+            profile: settings.profile,
+            gc: settings.gc,
+            expectations: postprocess::Expectations {
+                host_imports: &artifact.host_imports,
+                exports: &artifact.exports,
+            },
+            provenance: provenance_of(source, port, toolchain, settings, name, build_dir)?,
+        })
+        .with_context(|| format!("post-processing the {name} module"))?;
+        modules.insert(name.clone(), processed);
     }
     eprintln!("compiled {} files ({} up to date)", stats.rebuilt, stats.up_to_date);
     Ok(modules)
+}
+
+fn provenance_of(
+    source: &SourceTree,
+    port: &Port,
+    toolchain: &Toolchain,
+    settings: &Settings,
+    artifact: &str,
+    build_dir: &Path,
+) -> Result<Provenance> {
+    Ok(Provenance {
+        micropython_version: source.version.clone(),
+        source: match &source.origin {
+            SourceOrigin::Archive { url, sha256 } => SourceRecord::Archive { url: url.clone(), sha256: sha256.clone() },
+            SourceOrigin::LocalDir => SourceRecord::LocalDirectory,
+        },
+        variant: port.variant.clone(),
+        profile: settings.profile.to_string(),
+        gc: settings.gc.to_string(),
+        artifact: artifact.to_owned(),
+        exception_handling: EhForm::Legacy.name().to_owned(),
+        frozen_modules: frozen::frozen_module_hashes(build_dir)?,
+        toolchain: ToolchainRecord {
+            clang: toolchain.clang_version(),
+            binaryen: postprocess::BINARYEN_VERSION.to_owned(),
+            walrus: postprocess::WALRUS_VERSION.to_owned(),
+        },
+        repository_revision: provenance::repository_revision(),
+    })
 }
 
 fn units_for(sources: &[PathBuf], source_root: &Path, object_dir: &Path) -> Vec<Unit> {
@@ -135,14 +223,20 @@ fn units_for(sources: &[PathBuf], source_root: &Path, object_dir: &Path) -> Vec<
 /// The C compiler for wasm32-wasi as `cc` configures it, plus the flags the
 /// port needs. Paths of the source tree and checkout are mapped to fixed
 /// names so the output does not depend on where they live.
-fn wasm_compiler(toolchain: &Toolchain, source_root: &Path, port: &Port, build_dir: &Path) -> Result<Compiler> {
+fn wasm_compiler(
+    toolchain: &Toolchain,
+    source_root: &Path,
+    port: &Port,
+    profile: Profile,
+    build_dir: &Path,
+) -> Result<Compiler> {
     let mut build = cc::Build::new();
     build
         .compiler(&toolchain.clang)
         .target("wasm32-wasi")
         .host(&mpy_cross::host_triple())
-        .opt_level_str("2")
-        .debug(false)
+        .opt_level_str(profile.c_opt_level())
+        .debug(profile == Profile::Debug)
         .warnings(false)
         .cargo_metadata(false)
         .cargo_warnings(false)

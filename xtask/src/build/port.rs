@@ -50,6 +50,9 @@ pub struct Artifact {
     pub sources: Vec<String>,
     #[serde(default)]
     pub defines: Vec<String>,
+    /// Host functions the module may import, as "module.name".
+    #[serde(default)]
+    pub host_imports: Vec<String>,
     /// The module's complete export list.
     pub exports: Vec<String>,
 }

@@ -4,6 +4,7 @@
 //! renamed into place only when complete, so `dist/` always holds either the
 //! previous complete bundle or the new one.
 
+mod npm;
 mod staging;
 mod wasi;
 
@@ -23,5 +24,6 @@ pub fn run_dist(args: &DistArgs) -> Result<()> {
     let dist = project::dist_root();
     let wasi_dir = wasi::write_bundle(&output, &dist)?;
     println!("{}", wasi_dir.display());
+    println!("{}", npm::write_package(&output, &dist)?.display());
     Ok(())
 }

@@ -5,72 +5,55 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::staging::Staging;
 use crate::build::BuildOutput;
-use crate::fetch::SourceOrigin;
+use crate::postprocess::Provenance;
 
 const MODULE_NAME: &str = "micropython.wasm";
-
-/// Where the module came from, as JSON beside it.
-#[derive(Serialize)]
-struct Provenance<'a> {
-    micropython_version: &'a str,
-    source: SourceRecord<'a>,
-    variant: &'a str,
-    toolchain: String,
-    exception_handling: &'static str,
-    sha256: String,
-    size_bytes: u64,
-}
-
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum SourceRecord<'a> {
-    Archive { url: &'a str, sha256: &'a str },
-    LocalDirectory,
-}
+const EXNREF_MODULE_NAME: &str = "micropython.exnref.wasm";
 
 pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     let staging = Staging::new(&dist.join("wasi"))?;
-    let module = build.command_module();
-    let module_bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
-    let digest = hex::encode(Sha256::digest(&module_bytes));
-    fs::write(staging.path().join(MODULE_NAME), &module_bytes)?;
+    let mut sums = String::new();
+    for (name, module) in
+        [(MODULE_NAME, build.command_module()), (EXNREF_MODULE_NAME, &build.exnref_modules["command"])]
+    {
+        let bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
+        fs::write(staging.path().join(name), &bytes)?;
+        sums.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(&bytes))));
+    }
 
-    let provenance = Provenance {
-        micropython_version: &build.source.version,
-        source: match &build.source.origin {
-            SourceOrigin::Archive { url, sha256 } => SourceRecord::Archive { url, sha256 },
-            SourceOrigin::LocalDir => SourceRecord::LocalDirectory,
-        },
-        variant: &build.variant,
-        toolchain: build.toolchain.clang_version(),
-        exception_handling: "legacy",
-        sha256: digest.clone(),
-        size_bytes: module_bytes.len() as u64,
-    };
-    let provenance_json = serde_json::to_string_pretty(&provenance)? + "\n";
+    let module_bytes = fs::read(build.command_module())?;
+    let provenance = Provenance::read(&module_bytes)?.context("the command module has no provenance section")?;
+    let provenance_json = provenance.to_json();
     fs::write(staging.path().join("provenance.json"), &provenance_json)?;
-    fs::write(staging.path().join("README.md"), readme(&build.source.version, &build.variant))?;
-
-    let sums = [(MODULE_NAME, digest), ("provenance.json", hex::encode(Sha256::digest(provenance_json.as_bytes())))];
-    let sums_text: String = sums.iter().map(|(name, sum)| format!("{sum}  {name}\n")).collect();
-    fs::write(staging.path().join("SHA256SUMS"), sums_text)?;
+    sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance_json.as_bytes()))));
+    fs::write(staging.path().join("README.md"), readme(&provenance))?;
+    fs::write(staging.path().join("SHA256SUMS"), sums)?;
     staging.commit()
 }
 
-fn readme(version: &str, variant: &str) -> String {
+fn readme(provenance: &Provenance) -> String {
+    let Provenance { micropython_version: version, variant, profile, .. } = provenance;
     format!(
-        r#"# MicroPython {version} for WASI ({variant} variant)
+        r#"# MicroPython {version} for WASI ({variant} variant, {profile} profile)
 
-`micropython.wasm` is a WASI preview 1 command module. It uses WebAssembly
-exception handling for MicroPython's non-local returns (the legacy
-`try`/`catch` encoding, as Node and browsers run it).
+Two encodings of the same WASI preview 1 command module; they differ only in
+how WebAssembly exception handling (MicroPython's non-local return) is
+written:
+
+- `micropython.wasm` — legacy `try`/`catch`, for Node and browsers.
+- `micropython.exnref.wasm` — standard `try_table`/`exnref`, for wasmtime.
 
 ## Run it
+
+wasmtime (37 or newer):
+
+```
+wasmtime run -W exceptions=y --dir . micropython.exnref.wasm -c 'print(1+1)'
+```
 
 Node 20 or newer (`node:wasi`):
 
@@ -83,7 +66,11 @@ const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
 process.exitCode = wasi.start(instance);
 ```
 
-Command line:
+Other WASI runtimes (wasmer-style `run` commands) take the module that
+matches the exception-handling encoding they implement, with the same
+arguments.
+
+## Command line
 
 ```
 micropython.wasm [-X heapsize=N[k|m]] [-c CODE | -m MODULE | FILE | -] [arg ...]
@@ -94,8 +81,9 @@ stderr), `n` for `SystemExit(n)` and 2 for bad usage. Files are reached
 through the host's preopened directories; with no program argument the
 module reads an interactive session from stdin.
 
-`SHA256SUMS` lists the checksums of this folder; `provenance.json` records the
-source archive, variant and toolchain the module was built from.
+`SHA256SUMS` lists the checksums of this folder; `provenance.json` (also
+embedded in each module as the `mpwasm.provenance` custom section) records the
+source archive, variant, profile, toolchain and frozen modules.
 "#
     )
 }

@@ -16,44 +16,25 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{bail, Context, Result};
 use walrus::ir::{
-    Block, Br, IfElse, Instr, InstrLocId, InstrSeqId, InstrSeqType, LegacyCatch, LocalGet,
-    LocalSet, Loop, ThrowRef, Try, TryTable, TryTableCatch,
+    Block, Br, IfElse, Instr, InstrLocId, InstrSeqId, InstrSeqType, LegacyCatch, LocalGet, LocalSet, Loop, ThrowRef,
+    Try, TryTable, TryTableCatch,
 };
-use walrus::{
-    FunctionKind, LocalFunction, LocalId, Module, ModuleLocals, ModuleTags, ModuleTypes, RefType,
-    ValType,
-};
+use walrus::{FunctionKind, LocalFunction, LocalId, Module, ModuleLocals, ModuleTags, ModuleTypes, RefType, ValType};
 
 const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
 
 /// Rewrites every legacy try/catch/rethrow/delegate in `module` into
 /// try_table/throw_ref. Returns how many `try` blocks were rewritten.
 pub fn translate_legacy_to_exnref(module: &mut Module) -> Result<usize> {
-    let Module {
-        funcs,
-        types,
-        locals,
-        tags,
-        ..
-    } = module;
+    let Module { funcs, types, locals, tags, .. } = module;
     let mut rewritten = 0;
     for function in funcs.iter_mut() {
         let FunctionKind::Local(func) = &mut function.kind else {
             continue;
         };
-        rewritten += Lowering {
-            func,
-            types,
-            locals,
-            tags,
-        }
-        .run()
-        .with_context(|| match &function.name {
+        rewritten += Lowering { func, types, locals, tags }.run().with_context(|| match &function.name {
             Some(name) => format!("translating exception handling in function `{name}`"),
-            None => format!(
-                "translating exception handling in function {:?}",
-                function.id()
-            ),
+            None => format!("translating exception handling in function {:?}", function.id()),
         })?;
     }
     Ok(rewritten)
@@ -69,10 +50,7 @@ pub fn has_legacy_eh(module: &Module) -> bool {
                     Instr::Try(_) | Instr::Rethrow(_) => return true,
                     Instr::Block(Block { seq }) | Instr::Loop(Loop { seq }) => pending.push(*seq),
                     Instr::TryTable(TryTable { seq, .. }) => pending.push(*seq),
-                    Instr::IfElse(IfElse {
-                        consequent,
-                        alternative,
-                    }) => pending.extend([*consequent, *alternative]),
+                    Instr::IfElse(IfElse { consequent, alternative }) => pending.extend([*consequent, *alternative]),
                     _ => {}
                 }
             }
@@ -126,12 +104,7 @@ struct Open {
 
 impl Open {
     fn new(seq: InstrSeqId, role: Role) -> Open {
-        Open {
-            seq,
-            role,
-            next: 0,
-            children: Vec::new(),
-        }
+        Open { seq, role, next: 0, children: Vec::new() }
     }
 }
 
@@ -159,13 +132,9 @@ impl Plan {
                 Instr::Block(Block { seq }) | Instr::Loop(Loop { seq }) => {
                     vec![(*seq, Role::Transparent)]
                 }
-                Instr::IfElse(IfElse {
-                    consequent,
-                    alternative,
-                }) => vec![
-                    (*alternative, Role::Transparent),
-                    (*consequent, Role::Transparent),
-                ],
+                Instr::IfElse(IfElse { consequent, alternative }) => {
+                    vec![(*alternative, Role::Transparent), (*consequent, Role::Transparent)]
+                }
                 Instr::TryTable(TryTable { seq, .. }) => vec![(*seq, Role::Intercepting)],
                 Instr::Try(Try { seq: body, catches }) => {
                     plan.tries += 1;
@@ -174,14 +143,9 @@ impl Plan {
                 Instr::Rethrow(rethrow) => {
                     let target = resolve(&open, rethrow.relative_depth)
                         .context("`rethrow` names a label outside the function")?;
-                    let Open {
-                        seq: handler, role, ..
-                    } = open[target];
+                    let Open { seq: handler, role, .. } = open[target];
                     if role != Role::Handler {
-                        bail!(
-                            "`rethrow {}` names a label that is not a catch handler",
-                            rethrow.relative_depth
-                        );
+                        bail!("`rethrow {}` names a label that is not a catch handler", rethrow.relative_depth);
                     }
                     plan.rethrows.insert((seq, index), handler);
                     plan.rethrown_handlers.insert(handler);
@@ -206,13 +170,9 @@ impl Plan {
         if let [LegacyCatch::Delegate { relative_depth }] = *catches {
             // The delegate label is counted from outside the try, so depth 0
             // is the sequence holding the `try` itself.
-            let target = resolve(open, relative_depth)
-                .context("`delegate` names a label outside the function")?;
-            let skips_handler = open[target + 1..]
-                .iter()
-                .any(|o| o.role == Role::Intercepting);
-            self.delegates
-                .insert(body, skips_handler.then_some(open[target].seq));
+            let target = resolve(open, relative_depth).context("`delegate` names a label outside the function")?;
+            let skips_handler = open[target + 1..].iter().any(|o| o.role == Role::Intercepting);
+            self.delegates.insert(body, skips_handler.then_some(open[target].seq));
             return Ok(vec![(body, Role::Intercepting)]);
         }
         let mut children = Vec::with_capacity(catches.len() + 1);
@@ -224,11 +184,7 @@ impl Plan {
                 LegacyCatch::Delegate { .. } => bail!("`delegate` combined with catch clauses"),
             }
         }
-        let role = if catches.is_empty() {
-            Role::Transparent
-        } else {
-            Role::Intercepting
-        };
+        let role = if catches.is_empty() { Role::Transparent } else { Role::Intercepting };
         children.push((body, role));
         Ok(children)
     }
@@ -285,15 +241,9 @@ impl Lowering<'_> {
                     Instr::Try(Try { seq: body, catches }) => {
                         let instr = match plan.delegates.get(&body) {
                             Some(Some(target)) => {
-                                let label = landings
-                                    .entry(*target)
-                                    .or_insert_with(|| self.new_landing(*target))
-                                    .landing;
-                                TryTable {
-                                    seq: body,
-                                    catches: vec![TryTableCatch::CatchAllRef { label }],
-                                }
-                                .into()
+                                let label =
+                                    landings.entry(*target).or_insert_with(|| self.new_landing(*target)).landing;
+                                TryTable { seq: body, catches: vec![TryTableCatch::CatchAllRef { label }] }.into()
                             }
                             // A catch-less try, or a delegate that no handler
                             // could tell apart from ordinary propagation.
@@ -395,17 +345,8 @@ impl Lowering<'_> {
             handlers.push((label, exn_local, handler));
         }
 
-        let mut enclosed: Vec<(Instr, InstrLocId)> = vec![
-            (
-                TryTable {
-                    seq: body,
-                    catches: clauses,
-                }
-                .into(),
-                loc,
-            ),
-            (Br { block: outer }.into(), loc),
-        ];
+        let mut enclosed: Vec<(Instr, InstrLocId)> =
+            vec![(TryTable { seq: body, catches: clauses }.into(), loc), (Br { block: outer }.into(), loc)];
         let last = handlers.len() - 1;
         for (i, (label, exn_local, handler)) in handlers.into_iter().enumerate() {
             self.func.block_mut(label).instrs = enclosed;
@@ -424,10 +365,7 @@ impl Lowering<'_> {
 
     fn new_landing(&mut self, target: InstrSeqId) -> Landing {
         let (params, results) = self.signature(self.func.block(target).ty);
-        Landing {
-            outer: self.new_seq(&params, &results),
-            landing: self.new_seq(&params, &[EXNREF]),
-        }
+        Landing { outer: self.new_seq(&params, &results), landing: self.new_seq(&params, &[EXNREF]) }
     }
 
     /// `delegate L` means "throw again as if from L's own level", skipping
@@ -451,10 +389,7 @@ impl Lowering<'_> {
         let mut contents = std::mem::take(&mut self.func.block_mut(target).instrs);
         contents.push((Br { block: outer }.into(), loc));
         self.func.block_mut(landing).instrs = contents;
-        self.func.block_mut(outer).instrs = vec![
-            (Block { seq: landing }.into(), loc),
-            (ThrowRef {}.into(), loc),
-        ];
+        self.func.block_mut(outer).instrs = vec![(Block { seq: landing }.into(), loc), (ThrowRef {}.into(), loc)];
         self.func.block_mut(target).instrs = vec![(Block { seq: outer }.into(), loc)];
     }
 }
@@ -508,18 +443,14 @@ mod tests {
         let mut module = Module::from_buffer(legacy).expect("walrus parses the legacy module");
         assert!(has_legacy_eh(&module), "fixture has no legacy instruction");
         let count = translate_legacy_to_exnref(&mut module).expect("translation");
-        assert!(
-            !has_legacy_eh(&module),
-            "legacy instructions left in the IR"
-        );
+        assert!(!has_legacy_eh(&module), "legacy instructions left in the IR");
         (module.emit_wasm(), count)
     }
 
     /// Validation with the legacy proposal switched off is the check that no
     /// `try`, `catch`, `rethrow` or `delegate` survived into the binary.
     fn validate_exnref(wasm: &[u8]) {
-        let features =
-            (WasmFeatures::default() | WasmFeatures::EXCEPTIONS) - WasmFeatures::LEGACY_EXCEPTIONS;
+        let features = (WasmFeatures::default() | WasmFeatures::EXCEPTIONS) - WasmFeatures::LEGACY_EXCEPTIONS;
         if let Err(e) = Validator::new_with_features(features).validate_all(wasm) {
             panic!("translated module is not valid exnref wasm: {e}");
         }
@@ -567,16 +498,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("legacy.wasm");
         std::fs::write(&path, wasm).expect("writing module for node");
-        let request: Vec<(&str, &[i32])> = calls
-            .iter()
-            .map(|c| (c.export.as_str(), c.args.as_slice()))
-            .collect();
+        let request: Vec<(&str, &[i32])> = calls.iter().map(|c| (c.export.as_str(), c.args.as_slice())).collect();
         let request = serde_json::to_string(&request).expect("encoding the calls");
-        let output = match Command::new("node")
-            .arg(fixtures().join("run-legacy.mjs"))
-            .arg(&path)
-            .arg(request)
-            .output()
+        let output = match Command::new("node").arg(fixtures().join("run-legacy.mjs")).arg(&path).arg(request).output()
         {
             Ok(output) => output,
             Err(e) => {
@@ -584,20 +508,9 @@ mod tests {
                 return None;
             }
         };
-        assert!(
-            output.status.success(),
-            "node failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let outcomes: Vec<String> =
-            serde_json::from_slice(&output.stdout).expect("node prints a JSON array");
-        Some(
-            calls
-                .iter()
-                .zip(&outcomes)
-                .map(|(call, outcome)| call.show(outcome))
-                .collect(),
-        )
+        assert!(output.status.success(), "node failed: {}", String::from_utf8_lossy(&output.stderr));
+        let outcomes: Vec<String> = serde_json::from_slice(&output.stdout).expect("node prints a JSON array");
+        Some(calls.iter().zip(&outcomes).map(|(call, outcome)| call.show(outcome)).collect())
     }
 
     /// Translates `legacy` and checks the result under wasmtime, and the
@@ -609,11 +522,7 @@ mod tests {
 
         let (exnref, count) = translate(legacy);
         validate_exnref(&exnref);
-        assert_eq!(
-            run_exnref(&exnref, calls),
-            expected,
-            "{name} translated, under wasmtime"
-        );
+        assert_eq!(run_exnref(&exnref, calls), expected, "{name} translated, under wasmtime");
         if let Some(outcomes) = run_legacy(legacy, calls) {
             assert_eq!(outcomes, expected, "{name} untranslated, under node");
         }
@@ -671,13 +580,8 @@ mod tests {
             .arg(&wasm)
             .output();
         match output {
-            Ok(output) if output.status.success() => {
-                Some(std::fs::read(&wasm).expect("reading the linked module"))
-            }
-            Ok(output) => panic!(
-                "{compiler} failed on {sources:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ),
+            Ok(output) if output.status.success() => Some(std::fs::read(&wasm).expect("reading the linked module")),
+            Ok(output) => panic!("{compiler} failed on {sources:?}: {}", String::from_utf8_lossy(&output.stderr)),
             Err(e) => {
                 eprintln!("skipping: cannot run {compiler} ({e})");
                 None
@@ -724,18 +628,11 @@ mod tests {
     /// setjmp/longjmp alone rarely produces.
     #[test]
     fn exnref_cxx_exceptions_from_clang() {
-        let Some(legacy) = build(
-            "clang++-19",
-            &["-fwasm-exceptions"],
-            &["cxx-eh.cpp", "cxx-eh-rt.cpp"],
-        ) else {
+        let Some(legacy) = build("clang++-19", &["-fwasm-exceptions"], &["cxx-eh.cpp", "cxx-eh-rt.cpp"]) else {
             return;
         };
         let (delegates, rethrows) = delegates_and_rethrows(&legacy);
-        assert!(
-            delegates > 0 && rethrows > 0,
-            "cxx-eh.cpp no longer yields delegate and rethrow"
-        );
+        assert!(delegates > 0 && rethrows > 0, "cxx-eh.cpp no longer yields delegate and rethrow");
         check_module("cxx-eh.cpp", &legacy, &expectations_in("cxx-eh.cpp"));
     }
 }

@@ -1,0 +1,97 @@
+//! The npm package (`dist/npm/mpwasm/`): the library module as
+//! `micropython.wasm`, a JavaScript loader for Node and browsers with its
+//! TypeScript declarations and a `bin`, MicroPython's licence and a README,
+//! described by a generated `package.json`.
+
+mod manifest;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::staging::Staging;
+use crate::build::BuildOutput;
+use manifest::{Bin, Conditions, Engines, Exports, ModuleType, PackageJson};
+
+const PACKAGE_NAME: &str = "mpwasm";
+/// The package's own version; the MicroPython version is in its description.
+const PACKAGE_VERSION: &str = "0.1.0";
+const MODULE_NAME: &str = "micropython.wasm";
+const CLI: &str = "cli.js";
+const TYPES: &str = "index.d.ts";
+
+/// The hand-written package sources, embedded so that xtask alone can write
+/// the package.
+const SOURCES: &[(&str, &str)] = &[
+    ("core.js", include_str!("template/core.js")),
+    ("node.js", include_str!("template/node.js")),
+    ("browser.js", include_str!("template/browser.js")),
+    ("worker.js", include_str!("template/worker.js")),
+    ("worker-node.js", include_str!("template/worker-node.js")),
+    (CLI, include_str!("template/cli.js")),
+    (TYPES, include_str!("template/index.d.ts")),
+];
+const README: &str = include_str!("template/README.md");
+
+/// Writes `dist/npm/mpwasm/`, ready for `npm pack` or `npm publish`.
+pub fn write_package(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
+    let staging = Staging::new(&dist.join("npm").join(PACKAGE_NAME))?;
+    let dir = staging.path();
+    let library = build.modules.get("library").context("the port builds no `library` module for the npm package")?;
+    fs::copy(library, dir.join(MODULE_NAME)).with_context(|| format!("copying {}", library.display()))?;
+    for (name, text) in SOURCES {
+        fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
+    make_executable(&dir.join(CLI))?;
+    // The module is MicroPython: its licence travels with it.
+    let licence = build.source.root.join("LICENSE");
+    fs::copy(&licence, dir.join("LICENSE")).with_context(|| format!("copying {}", licence.display()))?;
+    let readme = README
+        .replace("{{name}}", PACKAGE_NAME)
+        .replace("{{micropython_version}}", &build.source.version)
+        .replace("{{variant}}", &build.variant);
+    fs::write(dir.join("README.md"), readme)?;
+    let manifest = serde_json::to_string_pretty(&package_json(&build.source.version))? + "\n";
+    fs::write(dir.join("package.json"), manifest)?;
+    staging.commit()
+}
+
+fn package_json(micropython_version: &str) -> PackageJson<'static> {
+    let mut files = vec![MODULE_NAME];
+    files.extend(SOURCES.iter().map(|(name, _)| *name));
+    PackageJson {
+        name: PACKAGE_NAME,
+        version: PACKAGE_VERSION,
+        description: format!("MicroPython {micropython_version} compiled to WebAssembly, for Node and browsers"),
+        license: "MIT",
+        keywords: &["micropython", "python", "webassembly", "wasm", "wasi", "interpreter"],
+        module_type: ModuleType::Module,
+        exports: Exports {
+            root: Conditions { types: TYPES, node: "./node.js", browser: "./browser.js", default: "./browser.js" },
+            wasm: "./micropython.wasm",
+            manifest: "./package.json",
+        },
+        main: "./node.js",
+        types: TYPES,
+        bin: Bin { command: PACKAGE_NAME, script: CLI },
+        files,
+        side_effects: false,
+        // The oldest Node that runs the legacy exception-handling encoding
+        // without flags and has fetch, WebAssembly.compileStreaming and Web
+        // Crypto built in.
+        engines: Engines { node: ">=20" },
+    }
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("making {} executable", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<()> {
+    Ok(())
+}

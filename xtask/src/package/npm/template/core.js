@@ -1,0 +1,532 @@
+// Platform-neutral part of the package: a small WASI preview 1 shim, the
+// `host` bridge and the interpreter API, plus both ends of the Worker runner.
+// node.js and browser.js only add how to fetch the module and start a Worker.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// WASI errno values the shim answers with.
+const EBADF = 8;
+const ENOSYS = 52;
+const ESPIPE = 70;
+
+// mpwasm_exec flags and status bits (ports/wasm/api.c, runtime.h).
+const EXEC_SINGLE = 1;
+const EXEC_QUIET = 2;
+const FORCED_EXIT = 0x100;
+
+// Name of the internal host function that carries evalPython's value back.
+// (`import host` also calls host.__init__, which the module's __getattr__
+// turns into a host call: it is answered with None unless registered.)
+const RESULT = "__mpwasm_result__";
+
+export class PythonError extends Error {
+  constructor({ type, message, traceback }, exitCode) {
+    super(message ? `${type}: ${message}` : type);
+    this.name = "PythonError";
+    this.type = type;
+    this.value = message;
+    this.traceback = traceback;
+    if (exitCode !== undefined) this.exitCode = exitCode;
+  }
+}
+
+export class PythonTimeoutError extends Error {
+  constructor(ms) {
+    super(`Python code did not finish within ${ms} ms; its interpreter was stopped`);
+    this.name = "PythonTimeoutError";
+    this.timeout = ms;
+  }
+}
+
+const describe = (error) =>
+  !(error instanceof Error) ? String(error) : error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
+
+// Delivers decoded text to `write` whole lines at a time (without the
+// newline), as upstream's `linebuffer: true` does, or as it arrives.
+function textSink(write, linebuffer) {
+  let pending = "";
+  return {
+    push(text) {
+      if (!linebuffer) return text && write(text);
+      const lines = (pending + text).split("\n");
+      pending = lines.pop();
+      for (const line of lines) write(line);
+    },
+    flush() {
+      if (pending) write(pending);
+      pending = "";
+    },
+  };
+}
+
+function byteSink(write, linebuffer) {
+  const decoder = new TextDecoder();
+  const sink = textSink(write, linebuffer);
+  return {
+    push: (bytes) => sink.push(decoder.decode(bytes, { stream: true })),
+    flush: () => (sink.push(decoder.decode()), sink.flush()),
+  };
+}
+
+// Blocks the thread: Atomics.wait where allowed (Node, workers), else spins
+// (a browser's main thread).
+function sleep(ms) {
+  if (!(ms > 0)) return;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  } catch {
+    for (const end = performance.now() + ms; performance.now() < end; );
+  }
+}
+
+const nowNs = (clock) =>
+  BigInt(Math.round((clock === 0 ? performance.timeOrigin + performance.now() : performance.now()) * 1e6));
+
+// The WASI functions the module imports (see `wasm-objdump -x -j Import`).
+// The interpreter has no filesystem here: no directory is preopened, so
+// wasi-libc never reaches the path_* calls, and stdio is all there is.
+function wasi(memory, io) {
+  const view = () => new DataView(memory().buffer);
+  const bytes = () => new Uint8Array(memory().buffer);
+  const iovecs = (ptr, count) => {
+    const v = view();
+    return Array.from({ length: count }, (_, i) => [v.getUint32(ptr + 8 * i, true), v.getUint32(ptr + 8 * i + 4, true)]);
+  };
+  const none = (countPtr, sizePtr) => (view().setUint32(countPtr, 0, true), view().setUint32(sizePtr, 0, true), 0);
+  const stdio = (fd, then) => (fd > 2 ? EBADF : then());
+  const calls = {
+    args_sizes_get: none,
+    args_get: () => 0,
+    environ_sizes_get: none,
+    environ_get: () => 0,
+    clock_time_get(clock, _precision, out) {
+      view().setBigUint64(out, nowNs(clock), true);
+      return 0;
+    },
+    fd_write(fd, iovs, count, out) {
+      const sink = fd === 1 ? io.stdout : fd === 2 ? io.stderr : null;
+      if (!sink) return EBADF;
+      let total = 0;
+      for (const [ptr, len] of iovecs(iovs, count)) {
+        sink.push(bytes().subarray(ptr, ptr + len));
+        total += len;
+      }
+      view().setUint32(out, total, true);
+      return 0;
+    },
+    fd_read(fd, iovs, count, out) {
+      if (fd !== 0) return EBADF;
+      let total = 0;
+      for (const [ptr, len] of iovecs(iovs, count)) {
+        const got = io.read(bytes().subarray(ptr, ptr + len));
+        total += got;
+        if (got < len) break;
+      }
+      view().setUint32(out, total, true);
+      return 0;
+    },
+    fd_fdstat_get: (fd, out) =>
+      stdio(fd, () => {
+        const v = view();
+        v.setUint8(out, 2); // character device
+        v.setUint16(out + 2, 0, true);
+        v.setBigUint64(out + 8, 0x1fffffffn, true);
+        v.setBigUint64(out + 16, 0n, true);
+        return 0;
+      }),
+    fd_close: (fd) => stdio(fd, () => 0),
+    fd_sync: (fd) => stdio(fd, () => 0),
+    fd_seek: (fd) => stdio(fd, () => ESPIPE),
+    fd_prestat_get: () => EBADF,
+    fd_prestat_dir_name: () => EBADF,
+    // time.sleep: nanosleep is one clock subscription; anything on a file
+    // descriptor (only stdio exists) is ready at once.
+    poll_oneoff(subs, events, count, out) {
+      const v = view();
+      let wait = Infinity;
+      for (let i = 0; i < count; i++) {
+        const sub = subs + 48 * i;
+        const tag = v.getUint8(sub + 8);
+        if (tag === 0) {
+          const clock = v.getUint32(sub + 16, true);
+          let ns = v.getBigUint64(sub + 24, true);
+          if (v.getUint16(sub + 40, true) & 1) ns -= nowNs(clock);
+          wait = Math.min(wait, Number(ns) / 1e6);
+        } else {
+          wait = 0;
+        }
+        const event = events + 32 * i;
+        v.setBigUint64(event, v.getBigUint64(sub, true), true);
+        v.setUint16(event + 8, 0, true);
+        v.setUint8(event + 10, tag);
+      }
+      if (wait !== Infinity) sleep(wait);
+      v.setUint32(out, count, true);
+      return 0;
+    },
+    random_get(ptr, len) {
+      for (let at = 0; at < len; at += 65536) {
+        crypto.getRandomValues(bytes().subarray(ptr + at, ptr + Math.min(len, at + 65536)));
+      }
+      return 0;
+    },
+    proc_exit(code) {
+      throw new Error(`MicroPython called exit(${code})`);
+    },
+  };
+  // Anything else (path_*, fd_readdir, ...) reports "not supported".
+  return new Proxy(calls, { get: (target, name) => target[name] ?? (() => ENOSYS) });
+}
+
+// Reads stdin through the caller's `stdin()`, which returns a string or
+// bytes, or null/undefined at end of input.
+function stdinReader(stdin) {
+  let buffered = new Uint8Array(0);
+  return (into) => {
+    if (!buffered.length && stdin) {
+      const chunk = stdin();
+      if (chunk != null) buffered = typeof chunk === "string" ? encoder.encode(chunk) : new Uint8Array(chunk);
+    }
+    const n = Math.min(into.length, buffered.length);
+    into.set(buffered.subarray(0, n));
+    buffered = buffered.subarray(n);
+    return n;
+  };
+}
+
+const defaultWriter = (log) => (text) => log(text);
+
+// Instantiates a compiled module into a running interpreter.
+export async function instantiate(module, options = {}) {
+  const { heapsize = 0, linebuffer = true, stdin } = options;
+  const stdout = byteSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true);
+  const stderr = byteSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true);
+  const functions = new Map();
+  let exports;
+  let pending;
+  let busy = false;
+  let crash;
+  const memory = () => exports.memory;
+  const bytes = () => new Uint8Array(memory().buffer);
+  const decode = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
+
+  const host = {
+    // Returns the length of the JSON result, or -(length + 1) of an error
+    // message, which host_take_result then copies (modhost.c).
+    host_call(namePtr, nameLen, argsPtr, argsLen) {
+      let failed = false;
+      let text;
+      try {
+        const name = decode(namePtr, nameLen);
+        const fn = functions.get(name) ?? (name === "__init__" ? () => null : undefined);
+        if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
+        const value = fn(...JSON.parse(decode(argsPtr, argsLen)));
+        if (typeof value?.then === "function") {
+          throw new Error(`'${name}' returned a Promise: async functions need loadMicroPythonWorker`);
+        }
+        text = JSON.stringify(value ?? null) ?? "null";
+      } catch (error) {
+        failed = true;
+        text = describe(error);
+      }
+      pending = encoder.encode(text);
+      return failed ? -(pending.length + 1) : pending.length;
+    },
+    host_take_result(ptr, len) {
+      bytes().set(pending.subarray(0, len), ptr);
+      pending = undefined;
+    },
+  };
+
+  const instance = await WebAssembly.instantiate(module, {
+    wasi_snapshot_preview1: wasi(memory, { stdout, stderr, read: stdinReader(stdin) }),
+    mpwasm: host,
+  });
+  exports = instance.exports;
+  exports._initialize();
+  if (exports.mpwasm_init(heapsize) !== 0) throw new Error(`cannot allocate a MicroPython heap of ${heapsize} bytes`);
+
+  // Passes `text` to `body` as (pointer, length) in the module's memory.
+  function withText(text, body) {
+    const encoded = encoder.encode(text);
+    const ptr = exports.mpwasm_alloc(encoded.length);
+    bytes().set(encoded, ptr);
+    try {
+      return body(ptr, encoded.length);
+    } finally {
+      exports.mpwasm_free(ptr);
+    }
+  }
+
+  function enter() {
+    if (crash) throw new Error("this MicroPython instance crashed earlier; load a new one", { cause: crash });
+    if (busy) throw new Error("MicroPython is already running (runPython from a registered function is not allowed)");
+    busy = true;
+  }
+
+  const api = {
+    runPython(code, { repl = false } = {}) {
+      enter();
+      let status;
+      try {
+        status = withText(code, (ptr, len) => exports.mpwasm_exec(ptr, len, EXEC_QUIET | (repl ? EXEC_SINGLE : 0)));
+      } catch (error) {
+        // A trap (e.g. stack exhaustion in C) leaves the VM in an unknown state.
+        crash = error;
+        throw new Error(`MicroPython crashed: ${error.message}`, { cause: error });
+      } finally {
+        busy = false;
+        stdout.flush();
+        stderr.flush();
+      }
+      if (status !== 0) {
+        const detail = JSON.parse(decode(exports.mpwasm_error_json(), exports.mpwasm_error_json_len()));
+        throw new PythonError(detail, status & FORCED_EXIT ? status & 0xff : undefined);
+      }
+    },
+    evalPython(expression) {
+      let value = null;
+      functions.set(RESULT, (result) => void (value = result));
+      try {
+        // The newlines let the expression end in a comment.
+        api.runPython(`__import__("host").call("${RESULT}", (\n${expression}\n))`);
+      } finally {
+        functions.delete(RESULT);
+      }
+      return value;
+    },
+    registerJsFunction(name, fn) {
+      if (typeof fn !== "function") throw new TypeError(`registerJsFunction('${name}', ...) needs a function`);
+      functions.set(String(name), fn);
+    },
+    unregisterJsFunction(name) {
+      functions.delete(String(name));
+    },
+    needsMoreInput(code) {
+      return withText(code, (ptr, len) => exports.mpwasm_needs_more_input(ptr, len)) === 1;
+    },
+  };
+  return api;
+}
+
+// Turns the `url`/`module` options into a compiled module, compiling the
+// package's own micropython.wasm once per process (or page).
+export function moduleLoader(defaultUrl, compileUrl) {
+  let compiled;
+  return (options = {}) => {
+    const source = options.module ?? options.url;
+    if (source instanceof WebAssembly.Module) return source;
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source);
+    if (source != null) return compileUrl(source);
+    compiled ??= compileUrl(defaultUrl).catch((error) => {
+      compiled = undefined;
+      throw error;
+    });
+    return compiled;
+  };
+}
+
+// Errors cross postMessage as plain data; a `crash` is anything but a
+// Python exception, after which the worker's interpreter is not reused.
+const errorDetail = (error) =>
+  error instanceof PythonError
+    ? { python: { type: error.type, message: error.value, traceback: error.traceback }, exitCode: error.exitCode }
+    : { crash: describe(error) };
+
+const rebuild = (error) =>
+  error.python ? new PythonError(error.python, error.exitCode) : new Error(`MicroPython worker: ${error.crash}`);
+
+// Layout of the SharedArrayBuffer that carries host call results to the
+// worker: Int32 [state, failed, chunk length, last chunk], then the bytes.
+const HEADER = 16;
+const CHUNK = 1 << 16;
+
+// Worker side of loadMicroPythonWorker: `port` is a browser worker's `self`
+// or Node's `parentPort`. JavaScript functions run in the main thread; this
+// thread waits for their results on the SharedArrayBuffer, so Python's
+// synchronous `host.call` can wait for a Promise there.
+export function serveWorker(port) {
+  let api;
+  let header;
+  let data;
+  const post = (message) => port.postMessage(message);
+
+  const remoteCall = (name) => (...args) => {
+    if (!header) throw "calling JavaScript from a worker needs SharedArrayBuffer (a cross-origin isolated page)";
+    Atomics.store(header, 0, 0);
+    post({ t: "call", name, args: JSON.stringify(args) });
+    const parts = [];
+    for (;;) {
+      Atomics.wait(header, 0, 0);
+      parts.push(data.slice(0, header[2]));
+      Atomics.store(header, 0, 0);
+      if (header[3]) break;
+      post({ t: "more" });
+    }
+    const text = decoder.decode(concat(parts));
+    if (header[1]) throw text;
+    return JSON.parse(text);
+  };
+
+  async function handle(message) {
+    if (message.t === "init") {
+      if (message.shared) {
+        header = new Int32Array(message.shared, 0, 4);
+        data = new Uint8Array(message.shared, HEADER);
+      }
+      const write = (fd) => (text) => post({ t: "out", fd, text });
+      try {
+        api = await instantiate(message.module, { heapsize: message.heapsize, stdout: write(1), stderr: write(2), linebuffer: false });
+        post({ t: "ready" });
+      } catch (error) {
+        post({ t: "failed", error: errorDetail(error) });
+      }
+    } else if (message.t === "register") {
+      api.registerJsFunction(message.name, remoteCall(message.name));
+    } else if (message.t === "unregister") {
+      api.unregisterJsFunction(message.name);
+    } else {
+      try {
+        const value = message.t === "eval" ? api.evalPython(message.code) : api.runPython(message.code);
+        post({ t: "done", value });
+      } catch (error) {
+        post({ t: "done", error: errorDetail(error) });
+      }
+    }
+  }
+
+  // Initialisation is asynchronous: later messages wait for it.
+  let queue = Promise.resolve();
+  port.addEventListener("message", ({ data: message }) => {
+    queue = queue.then(() => handle(message));
+  });
+  port.start?.();
+}
+
+function concat(parts) {
+  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) all.set(part, (at += part.length) - part.length);
+  return all;
+}
+
+// Main-thread side of loadMicroPythonWorker. `spawn(onMessage, onError)`
+// starts a Worker that runs serveWorker and returns { post, terminate, busy }
+// (busy says whether a call is running, so Node can unref an idle worker).
+export function workerRunner(spawn, load) {
+  return async (options = {}) => {
+    const module = await load(options);
+    const { timeout: defaultTimeout, heapsize, linebuffer = true } = options;
+    const stdout = textSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true);
+    const stderr = textSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true);
+    const functions = new Map();
+    let worker;
+    let ready;
+    // The start-up or call in progress: { resolve, reject, timer }.
+    let current;
+    let reply;
+    let queue = Promise.resolve();
+
+    function finish(error, value) {
+      const settled = current;
+      current = undefined;
+      stdout.flush();
+      stderr.flush();
+      worker?.busy(false);
+      if (!settled) return;
+      clearTimeout(settled.timer);
+      if (error) settled.reject(error);
+      else settled.resolve(value);
+    }
+
+    function stop(error) {
+      worker?.terminate();
+      worker = ready = undefined;
+      finish(error);
+    }
+
+    function answer() {
+      const { header, data, bytes } = reply;
+      const chunk = bytes.subarray(0, CHUNK);
+      reply.bytes = bytes.subarray(chunk.length);
+      data.set(chunk);
+      header[1] = reply.failed ? 1 : 0;
+      header[2] = chunk.length;
+      header[3] = reply.bytes.length ? 0 : 1;
+      Atomics.store(header, 0, 1);
+      Atomics.notify(header, 0);
+    }
+
+    async function hostCall(shared, name, args) {
+      let failed = false;
+      let text;
+      try {
+        const fn = functions.get(name);
+        if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
+        text = JSON.stringify((await fn(...JSON.parse(args))) ?? null) ?? "null";
+      } catch (error) {
+        failed = true;
+        text = describe(error);
+      }
+      reply = { header: new Int32Array(shared, 0, 4), data: new Uint8Array(shared, HEADER), bytes: encoder.encode(text), failed };
+      answer();
+    }
+
+    function start() {
+      const shared = typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(HEADER + CHUNK) : undefined;
+      const onMessage = (message) => {
+        if (message.t === "out") (message.fd === 1 ? stdout : stderr).push(message.text);
+        else if (message.t === "call") hostCall(shared, message.name, message.args);
+        else if (message.t === "more") answer();
+        else if (message.t === "ready") finish();
+        else if (message.t === "failed") stop(rebuild(message.error));
+        else if (message.error?.crash) stop(rebuild(message.error));
+        else finish(message.error && rebuild(message.error), message.value);
+      };
+      const onError = (error) => stop(new Error(`the MicroPython worker failed: ${describe(error)}`, { cause: error }));
+      ready = new Promise((resolve, reject) => (current = { resolve, reject }));
+      worker = spawn(onMessage, onError);
+      worker.post({ t: "init", module, shared, heapsize });
+      for (const name of functions.keys()) worker.post({ t: "register", name });
+      return ready;
+    }
+
+    function call(t, code, { timeout = defaultTimeout } = {}) {
+      const run = async () => {
+        await (ready ?? start());
+        return new Promise((resolve, reject) => {
+          const timer = timeout > 0 ? setTimeout(() => stop(new PythonTimeoutError(timeout)), timeout) : undefined;
+          current = { resolve, reject, timer };
+          worker.busy(true);
+          worker.post({ t, code });
+        });
+      };
+      const result = queue.then(run);
+      queue = result.catch(() => {});
+      return result;
+    }
+
+    await start();
+    return {
+      runPython: (code, callOptions) => call("run", code, callOptions),
+      evalPython: (expression, callOptions) => call("eval", expression, callOptions),
+      registerJsFunction(name, fn) {
+        if (typeof fn !== "function") throw new TypeError(`registerJsFunction('${name}', ...) needs a function`);
+        functions.set(String(name), fn);
+        worker?.post({ t: "register", name: String(name) });
+      },
+      unregisterJsFunction(name) {
+        functions.delete(String(name));
+        worker?.post({ t: "unregister", name: String(name) });
+      },
+      restart() {
+        stop(new Error("the MicroPython worker was restarted"));
+        return (queue = queue.then(start));
+      },
+      terminate() {
+        stop(new Error("the MicroPython worker was terminated"));
+      },
+    };
+  };
+}

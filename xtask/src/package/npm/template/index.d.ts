@@ -1,0 +1,116 @@
+// Types of the package's API; the same for its Node and browser entries.
+
+/** Where to get the WebAssembly module; by default the package's own `micropython.wasm`. */
+export interface ModuleSource {
+  /** URL (or, in Node, file path) of `micropython.wasm`. */
+  url?: string | URL;
+  /** The module's bytes, or a module compiled once and shared between interpreters. */
+  module?: WebAssembly.Module | BufferSource;
+}
+
+export interface OutputOptions {
+  /**
+   * Receives what Python writes to stdout. With `linebuffer` (the default),
+   * one call per line without its newline; otherwise text as it is written.
+   * Default: `console.log`, line by line.
+   */
+  stdout?: (text: string) => void;
+  /** Same as `stdout` for stderr. Default: `console.error`, line by line. */
+  stderr?: (text: string) => void;
+  /** Deliver output whole lines at a time (default true). */
+  linebuffer?: boolean;
+}
+
+export interface LoadOptions extends ModuleSource, OutputOptions {
+  /** Bytes of the Python heap (default 8 MiB). */
+  heapsize?: number;
+  /**
+   * Called when Python reads stdin (`input()`, `sys.stdin`) and nothing is
+   * buffered; return the next chunk, or null/undefined at end of input.
+   */
+  stdin?: () => string | Uint8Array | null | undefined;
+}
+
+/** Any JSON-compatible value: what crosses between Python and JavaScript. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A JavaScript function Python calls as `host.name(*args)` or
+ * `host.call("name", *args)`. Arguments and result cross as JSON; `undefined`
+ * becomes None, and a thrown error becomes `host.HostError` in Python.
+ */
+export type JsFunction = (...args: any[]) => unknown;
+
+export interface RunOptions {
+  /** Echo the value of expression statements, as the REPL does. */
+  repl?: boolean;
+}
+
+/** An interpreter in the current thread. Its state persists between calls. */
+export interface MicroPython {
+  /** Runs `code` in `__main__`; throws PythonError if it raises. */
+  runPython(code: string, options?: RunOptions): void;
+  /** Evaluates one expression and returns its value (it must be JSON-serialisable). */
+  evalPython(expression: string): JsonValue;
+  /** Makes `fn` callable from Python as `host.<name>(...)`; it must not return a Promise. */
+  registerJsFunction(name: string, fn: JsFunction): void;
+  unregisterJsFunction(name: string): void;
+  /** True if `code` is an incomplete statement that a REPL should keep reading. */
+  needsMoreInput(code: string): boolean;
+}
+
+export function loadMicroPython(options?: LoadOptions): Promise<MicroPython>;
+
+export interface WorkerOptions extends ModuleSource, OutputOptions {
+  heapsize?: number;
+  /** Milliseconds after which a call stops its interpreter (default: none). */
+  timeout?: number;
+}
+
+export interface WorkerCallOptions {
+  /** Overrides the runner's `timeout` for this call. */
+  timeout?: number;
+}
+
+/**
+ * An interpreter in a Worker, so runaway code can be stopped: a call that
+ * exceeds its timeout terminates the Worker and rejects with
+ * PythonTimeoutError; the next call starts a fresh interpreter (all Python
+ * state is lost). Calls run one at a time, in order. Registered functions run
+ * in the calling thread and may be async; in browsers they need
+ * SharedArrayBuffer, i.e. a cross-origin isolated page.
+ */
+export interface MicroPythonWorker {
+  runPython(code: string, options?: WorkerCallOptions): Promise<void>;
+  evalPython(expression: string, options?: WorkerCallOptions): Promise<JsonValue>;
+  registerJsFunction(name: string, fn: JsFunction): void;
+  unregisterJsFunction(name: string): void;
+  /** Replaces the interpreter with a fresh one, rejecting the call in progress. */
+  restart(): Promise<void>;
+  /** Stops the Worker now, rejecting the call in progress; a later call starts a new one. */
+  terminate(): void;
+}
+
+export function loadMicroPythonWorker(options?: WorkerOptions): Promise<MicroPythonWorker>;
+
+/** An uncaught Python exception. `message` is "Type: value". */
+export class PythonError extends Error {
+  constructor(detail: { type: string; message: string; traceback: string }, exitCode?: number);
+  name: "PythonError";
+  /** The exception's class name, e.g. "ValueError". */
+  type: string;
+  /** `str()` of the exception. */
+  value: string;
+  /** The traceback as Python prints it, ending with "Type: value\n". */
+  traceback: string;
+  /** Set for SystemExit: the exit status it asked for. */
+  exitCode?: number;
+}
+
+/** A worker call that ran past its timeout. */
+export class PythonTimeoutError extends Error {
+  constructor(timeout: number);
+  name: "PythonTimeoutError";
+  /** The timeout in milliseconds. */
+  timeout: number;
+}

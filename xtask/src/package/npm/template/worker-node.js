@@ -1,0 +1,5 @@
+// The worker thread that loadMicroPythonWorker starts in Node.
+import { parentPort } from "node:worker_threads";
+import { serveWorker } from "./core.js";
+
+serveWorker(parentPort);
