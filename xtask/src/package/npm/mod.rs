@@ -20,6 +20,10 @@ const PACKAGE_VERSION: &str = "0.1.0";
 const MODULE_NAME: &str = "micropython.wasm";
 const CLI: &str = "cli.js";
 const TYPES: &str = "index.d.ts";
+// `exports` targets must be relative paths starting with `./`.
+const TYPES_PATH: &str = "./index.d.ts";
+const NODE_ENTRY: &str = "./node.js";
+const BROWSER_ENTRY: &str = "./browser.js";
 
 /// The hand-written package sources, embedded so that xtask alone can write
 /// the package.
@@ -39,7 +43,8 @@ pub fn write_package(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     let staging = Staging::new(&dist.join("npm").join(PACKAGE_NAME))?;
     let dir = staging.path();
     let library = build.modules.get("library").context("the port builds no `library` module for the npm package")?;
-    fs::copy(library, dir.join(MODULE_NAME)).with_context(|| format!("copying {}", library.display()))?;
+    let module = fs::read(library).with_context(|| format!("reading {}", library.display()))?;
+    fs::write(dir.join(MODULE_NAME), module)?;
     for (name, text) in SOURCES {
         fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
     }
@@ -68,13 +73,13 @@ fn package_json(micropython_version: &str) -> PackageJson<'static> {
         keywords: &["micropython", "python", "webassembly", "wasm", "wasi", "interpreter"],
         module_type: ModuleType::Module,
         exports: Exports {
-            root: Conditions { types: TYPES, node: "./node.js", browser: "./browser.js", default: "./browser.js" },
+            root: Conditions { types: TYPES_PATH, node: NODE_ENTRY, browser: BROWSER_ENTRY, default: BROWSER_ENTRY },
             wasm: "./micropython.wasm",
             manifest: "./package.json",
         },
-        main: "./node.js",
-        types: TYPES,
-        bin: Bin { command: PACKAGE_NAME, script: CLI },
+        main: NODE_ENTRY,
+        types: TYPES_PATH,
+        bin: Bin { command: PACKAGE_NAME, script: "./cli.js" },
         files,
         side_effects: false,
         // The oldest Node that runs the legacy exception-handling encoding

@@ -20,8 +20,11 @@ export async function loadMicroPython(options) {
 }
 
 export const loadMicroPythonWorker = workerRunner((onMessage, onError) => {
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const url = new URL("./worker.js", import.meta.url);
+  const worker = new Worker(url, { type: "module" });
   worker.addEventListener("message", (event) => onMessage(event.data));
-  worker.addEventListener("error", (event) => onError(new Error(event.message)));
+  // A script that fails to load gives an empty message; a cross-origin
+  // isolated page needs Cross-Origin-Embedder-Policy on the worker's script.
+  worker.addEventListener("error", (event) => onError(new Error(event.message || `cannot start ${url}`)));
   return { post: (message) => worker.postMessage(message), terminate: () => worker.terminate(), busy() {} };
 }, load);

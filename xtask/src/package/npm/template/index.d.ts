@@ -51,7 +51,7 @@ export interface MicroPython {
   /** Runs `code` in `__main__`; throws PythonError if it raises. */
   runPython(code: string, options?: RunOptions): void;
   /** Evaluates one expression and returns its value (it must be JSON-serialisable). */
-  evalPython(expression: string): JsonValue;
+  evalPython<T = JsonValue>(expression: string): T;
   /** Makes `fn` callable from Python as `host.<name>(...)`; it must not return a Promise. */
   registerJsFunction(name: string, fn: JsFunction): void;
   unregisterJsFunction(name: string): void;
@@ -82,7 +82,7 @@ export interface WorkerCallOptions {
  */
 export interface MicroPythonWorker {
   runPython(code: string, options?: WorkerCallOptions): Promise<void>;
-  evalPython(expression: string, options?: WorkerCallOptions): Promise<JsonValue>;
+  evalPython<T = JsonValue>(expression: string, options?: WorkerCallOptions): Promise<T>;
   registerJsFunction(name: string, fn: JsFunction): void;
   unregisterJsFunction(name: string): void;
   /** Replaces the interpreter with a fresh one, rejecting the call in progress. */

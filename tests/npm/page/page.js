@@ -1,0 +1,31 @@
+// Runs Python in the page and shows its output; browser.test.js reads it.
+import { loadMicroPython, loadMicroPythonWorker, PythonError, PythonTimeoutError } from "mpwasm";
+
+const output = document.getElementById("output");
+const status = document.getElementById("status");
+const show = (line) => output.append(`${line}\n`);
+
+try {
+  const mp = await loadMicroPython({ stdout: show, stderr: show });
+  mp.registerJsFunction("title", () => document.title);
+  mp.runPython("import sys, host\nprint('hello from', sys.platform, 'in', host.title())\nx = sum(range(10))");
+  mp.runPython("import time\nt = time.ticks_ms()\ntime.sleep(0.02)\nprint('x =', x, 'slept', time.ticks_diff(time.ticks_ms(), t) >= 20)");
+  try {
+    mp.runPython("1 / 0");
+  } catch (error) {
+    show(`caught ${error instanceof PythonError && error.type}`);
+  }
+
+  const worker = await loadMicroPythonWorker({ stdout: show, timeout: 500 });
+  worker.registerJsFunction("later", async (n) => new Promise((resolve) => setTimeout(() => resolve(n + 1), 5)));
+  const call = worker.runPython("import host\nprint('worker', host.later(1))");
+  // Without cross-origin isolation there is no SharedArrayBuffer to wait on.
+  show(crossOriginIsolated ? (await call, "isolated") : `not isolated: ${(await call.catch((e) => e)).type}`);
+  const stopped = await worker.runPython("while True:\n    pass").catch((error) => error);
+  show(`stopped ${stopped instanceof PythonTimeoutError}`);
+  show(`fresh worker: ${await worker.evalPython("1 + 1")}`);
+  worker.terminate();
+  status.textContent = "done";
+} catch (error) {
+  status.textContent = `failed: ${error.stack ?? error}`;
+}

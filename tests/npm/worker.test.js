@@ -1,0 +1,74 @@
+// loadMicroPythonWorker under Node: the interpreter in a worker thread,
+// stoppable by a timeout.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loadMicroPythonWorker, PythonError, PythonTimeoutError } from "mpwasm";
+
+async function load(options = {}) {
+  const stdout = [];
+  const py = await loadMicroPythonWorker({ stdout: (line) => stdout.push(line), ...options });
+  return { py, stdout };
+}
+
+test("runs Python with state and output, one call after another", async (t) => {
+  const { py, stdout } = await load();
+  t.after(() => py.terminate());
+  await Promise.all([py.runPython("x = 1"), py.runPython("x += 1"), py.runPython("print('x =', x)")]);
+  assert.deepEqual(stdout, ["x = 2"]);
+  assert.deepEqual(await py.evalPython("[x, 'é']"), [2, "é"]);
+  const error = await py.runPython("raise KeyError('k')").catch((error) => error);
+  assert.ok(error instanceof PythonError);
+  assert.equal(error.type, "KeyError");
+  assert.match(error.traceback, /KeyError: k\n$/);
+});
+
+test("registered functions run in the main thread and may be async", async (t) => {
+  const { py, stdout } = await load();
+  t.after(() => py.terminate());
+  py.registerJsFunction("later", async (n) => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return n * 2;
+  });
+  py.registerJsFunction("big", (n) => "x".repeat(n));
+  py.registerJsFunction("fails", () => {
+    throw new RangeError("too far");
+  });
+  await py.runPython("import host\nprint(host.later(21))");
+  assert.deepEqual(stdout, ["42"]);
+  // Larger than one 64 KiB transfer chunk.
+  assert.equal(await py.evalPython("len(__import__('host').big(200000))"), 200000);
+  const error = await py.runPython("host.fails()").catch((error) => error);
+  assert.equal(error.type, "HostError");
+  assert.equal(error.value, "RangeError: too far");
+});
+
+test("a timeout stops runaway code; the next call gets a fresh interpreter", async (t) => {
+  const { py, stdout } = await load({ timeout: 5000 });
+  t.after(() => py.terminate());
+  py.registerJsFunction("twice", (n) => 2 * n);
+  await py.runPython("state = 'kept'");
+  const started = performance.now();
+  const error = await py.runPython("print('looping')\nwhile True:\n    pass", { timeout: 200 }).catch((error) => error);
+  assert.ok(error instanceof PythonTimeoutError, String(error));
+  assert.equal(error.timeout, 200);
+  assert.ok(performance.now() - started < 3000);
+  assert.deepEqual(stdout, ["looping"], "output written before the timeout arrives");
+  assert.equal((await py.runPython("state").catch((error) => error)).type, "NameError");
+  assert.equal(await py.evalPython("__import__('host').twice(4)"), 8, "registrations survive the restart");
+});
+
+test("terminate rejects the call in progress", async () => {
+  const { py } = await load();
+  const running = py.runPython("while True:\n    pass");
+  setTimeout(() => py.terminate(), 100);
+  await assert.rejects(running, /terminated/);
+  await py.restart();
+  assert.equal(await py.evalPython("1"), 1);
+  py.terminate();
+});
+
+test("an idle worker does not keep Node alive", async () => {
+  // If it did, this test file would never finish: nothing terminates it.
+  const { py } = await load();
+  assert.equal(await py.evalPython("3"), 3);
+});
