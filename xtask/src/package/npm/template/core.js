@@ -522,7 +522,9 @@ export function workerRunner(spawn, load) {
       },
       restart() {
         stop(new Error("the MicroPython worker was restarted"));
-        return (queue = queue.then(start));
+        const started = queue.then(start);
+        queue = started.catch(() => {});
+        return started;
       },
       terminate() {
         stop(new Error("the MicroPython worker was terminated"));
