@@ -105,6 +105,9 @@ pub fn run(job: &Job) -> Result<Processed> {
 
     let mut module = parse(&legacy, job.profile)?;
     exnref::translate_legacy_to_exnref(&mut module).context("translating exception handling to exnref")?;
+    if exnref::has_legacy_eh(&module) {
+        anyhow::bail!("legacy exception handling is left in {} after the exnref translation", job.output.display());
+    }
     let exnref_provenance =
         Provenance { exception_handling: EhForm::Exnref.name().to_owned(), ..job.provenance.clone() };
     let exnref = with_provenance(module.emit_wasm(), &exnref_provenance, job.profile)?;

@@ -16,7 +16,9 @@ pub fn optimize(input: &Path, output: &Path, profile: Profile) -> Result<()> {
         Profile::Speed => OptimizationOptions::new_opt_level_3(),
         Profile::Debug => OptimizationOptions::new_opt_level_0(),
     };
-    options.debug_info(profile == Profile::Debug);
+    // Names survive Binaryen so the symbol map can attribute sizes; release
+    // profiles strip them afterwards.
+    options.debug_info(true);
     // The features clang-19 emits for wasm32 (its target_features section).
     for feature in [
         Feature::ExceptionHandling,
