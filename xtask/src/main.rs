@@ -1,6 +1,7 @@
 //! `cargo xtask`: fetch → build → post-process → package → bench for
 //! WebAssembly MicroPython. Each stage lives in the folder of the same name.
 
+mod bench;
 mod build;
 mod ci;
 mod fetch;
@@ -36,6 +37,8 @@ enum Task {
     Doctor,
     /// Install the pinned toolchain with apt-get (needs root).
     Setup,
+    /// Measure size, start-up and speed against upstream and native; diff against a baseline.
+    Bench(bench::BenchArgs),
     /// Everything CI checks: set-up, then the whole test suite.
     Ci(ci::CiArgs),
 }
@@ -48,6 +51,7 @@ fn main() -> Result<()> {
         Task::Inspect(args) => inspect::run(&args),
         Task::Doctor => toolchain::doctor(),
         Task::Setup => toolchain::setup(),
+        Task::Bench(args) => bench::run(&args),
         Task::Ci(args) => ci::run(&args),
     }
 }

@@ -1,0 +1,260 @@
+//! `cargo xtask bench`: size, start-up and speed of one or more builds, side
+//! by side with upstream's npm build and a native build of the same sources,
+//! each figure as a ratio to native measured in the same run. Writes
+//! `dist/report/report.{json,md,html}`; with `--baseline OLD.json` prints a
+//! Markdown diff and fails when size or speed regresses.
+
+mod diff;
+mod hosts;
+mod perf;
+mod report;
+mod size;
+mod startup;
+mod stats;
+mod upstream;
+mod wasi;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+use crate::build::{self, BuildArgs, BuildOutput};
+use crate::fetch::{FetchArgs, SourceOrigin};
+use crate::postprocess::{GcStrategy, Profile};
+use crate::{postprocess, project};
+use hosts::{Host, HostKind};
+use report::{HostInfo, Report, SourcePin, UpstreamSizes};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub fetch: FetchArgs,
+    /// Variants to measure (repeat the flag for several).
+    #[arg(long = "variant", default_value = "standard")]
+    pub variants: Vec<String>,
+    /// Profiles to measure (repeat the flag for several).
+    #[arg(long = "profile", value_enum, default_values_t = [Profile::Size, Profile::Speed])]
+    pub profiles: Vec<Profile>,
+    /// A short smoke run: three programs, small parameters, few repetitions.
+    #[arg(long)]
+    pub quick: bool,
+    /// An earlier report.json: print a Markdown diff and fail on regressions.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// Growth of a size or of a speed ratio to native that counts as a
+    /// regression (`5%` or `0.05`).
+    #[arg(long, default_value = "5%", value_parser = diff::parse_threshold)]
+    pub fail_over: f64,
+    /// Compare this report.json with the baseline instead of measuring.
+    #[arg(long, value_name = "NEW.json", requires = "baseline")]
+    pub current: Option<PathBuf>,
+    /// Where the report goes (default: dist/report).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let current = match &args.current {
+        Some(path) => fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        None => {
+            let out = args.out.clone().unwrap_or_else(|| project::dist_root().join("report"));
+            let report = measure(args)?;
+            let json = serde_json::to_vec_pretty(&report)?;
+            write_report(&out, &report, &json)?;
+            eprintln!("report written to {} in {:.0} s", out.display(), report.seconds);
+            json
+        }
+    };
+    let Some(baseline) = &args.baseline else { return Ok(()) };
+    let old: diff::Metrics = serde_json::from_slice(
+        &fs::read(baseline).with_context(|| format!("reading the baseline {}", baseline.display()))?,
+    )
+    .with_context(|| format!("{} is not a benchmark report", baseline.display()))?;
+    let new: diff::Metrics = serde_json::from_slice(&current).context("reading the current report")?;
+    let diff = diff::compare(&old, &new, args.fail_over);
+    println!("{}", diff.markdown);
+    if !diff.regressions.is_empty() {
+        bail!(
+            "{} regressions over {:.1}%: {}",
+            diff.regressions.len(),
+            args.fail_over * 100.0,
+            diff.regressions.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn measure(args: &BenchArgs) -> Result<Report> {
+    let started = Instant::now();
+    let mut missing = Vec::new();
+    let mut builds: Vec<(String, BuildOutput)> = Vec::new();
+    for variant in &args.variants {
+        for profile in &args.profiles {
+            let output = build::run(&BuildArgs {
+                fetch: args.fetch.clone(),
+                variant: variant.clone(),
+                profile: *profile,
+                gc: GcStrategy::Spill,
+            })?;
+            builds.push((format!("{variant}-{profile}"), output));
+        }
+    }
+    let first = &builds.first().context("no build to measure: give --variant and --profile")?.1;
+    let source = first.source.clone();
+    let scratch = tempfile::tempdir()?;
+
+    let upstream = match upstream::fetch() {
+        Ok(upstream) => Some(upstream),
+        Err(err) => {
+            missing.push(format!("upstream {} {}: {err:#}", upstream::PACKAGE, upstream::VERSION));
+            None
+        }
+    };
+
+    let mut hosts = Vec::new();
+    match hosts::native_binary(&source, &first.variant) {
+        Some(binary) => hosts.push(Host { name: "native".into(), kind: HostKind::Native(binary) }),
+        None => missing.push(
+            "native: no native build of these sources (run the conformance suite once, or set MPWASM_NATIVE); no ratios"
+                .into(),
+        ),
+    }
+    let progress = crate::progress::bar(builds.len() as u64 * 2, "compile");
+    for (name, build) in &builds {
+        for fuel in [false, true] {
+            progress.set_message(format!("{name} under wasmtime"));
+            let host = wasi::WasmtimeHost::new(&build.exnref_modules["command"], fuel)?;
+            let label = if fuel { "wasmtime+fuel" } else { "wasmtime" };
+            hosts.push(Host { name: format!("{name}/{label}"), kind: HostKind::Wasmtime(Box::new(host)) });
+            progress.inc(1);
+        }
+        hosts.push(Host { name: format!("{name}/node"), kind: HostKind::Node(build.modules["command"].clone()) });
+    }
+    progress.finish_and_clear();
+    if let Some(upstream) = &upstream {
+        hosts.push(Host { name: "upstream/node".into(), kind: HostKind::Upstream(upstream.dir.clone()) });
+    }
+    match hosts::rust_cli() {
+        Ok(Some(binary)) => {
+            for (name, fuel) in [("rust-cli", false), ("rust-cli+fuel", true)] {
+                hosts.push(Host { name: name.into(), kind: HostKind::RustCli { binary: binary.clone(), fuel } });
+            }
+        }
+        Ok(None) => missing.push("rust-cli: dist/rust holds no crate to build".into()),
+        Err(err) => missing.push(format!("rust-cli: {err:#}")),
+    }
+
+    let plan = if args.quick {
+        perf::Plan { n: 100, m: 100, heap_bytes: 8 << 20, repetitions: 2, quick: true }
+    } else {
+        perf::Plan { n: 1000, m: 1000, heap_bytes: 8 << 20, repetitions: 5, quick: false }
+    };
+    let startup_runs = if args.quick { 5 } else { 20 };
+    let startup = startup::measure(&hosts, startup_runs, scratch.path())?;
+    let perf = perf::run(&source.root.join("tests"), &hosts, &plan, scratch.path())?;
+
+    let sizes = builds.iter().map(|(name, build)| size::of_build(name, build)).collect::<Result<Vec<_>>>()?;
+    let js_glue = size::js_glue(&project::dist_root().join("npm/mpwasm"))?;
+    if js_glue.is_none() {
+        missing.push("JS glue: dist/npm/mpwasm is not built (cargo xtask dist)".into());
+    }
+    let upstream_sizes = match &upstream {
+        Some(upstream) => Some(UpstreamSizes {
+            package: upstream::PACKAGE.into(),
+            version: upstream::VERSION.into(),
+            integrity: upstream::INTEGRITY.into(),
+            wasm: crate::sizes::Sizes::of(&fs::read(upstream.dir.join("micropython.wasm"))?),
+            js_glue: size::js_glue(&upstream.dir)?.context("the upstream package has no JavaScript")?,
+        }),
+        None => None,
+    };
+
+    let mut report = Report {
+        schema: report::SCHEMA,
+        host: host_info(),
+        revision: postprocess::provenance::repository_revision(),
+        quick: args.quick,
+        source: SourcePin {
+            micropython_version: source.version.clone(),
+            origin: match &source.origin {
+                SourceOrigin::Archive { url, .. } => url.clone(),
+                SourceOrigin::LocalDir => source.root.display().to_string(),
+            },
+            sha256: match &source.origin {
+                SourceOrigin::Archive { sha256, .. } => Some(sha256.clone()),
+                SourceOrigin::LocalDir => None,
+            },
+        },
+        toolchain: toolchain(first),
+        metrics: BTreeMap::new(),
+        builds: sizes,
+        js_glue,
+        upstream: upstream_sizes,
+        startup,
+        perf,
+        missing,
+        seconds: 0.0,
+    };
+    report.seconds = started.elapsed().as_secs_f64();
+    report.collect_metrics();
+    Ok(report)
+}
+
+/// Writes the three files, each to a temporary name first, so a reader
+/// never sees half a report.
+fn write_report(dir: &Path, report: &Report, json: &[u8]) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let sections = report.sections();
+    let markdown = report::markdown(&sections);
+    let html = report::html(&sections);
+    let files: [(&str, &[u8]); 3] =
+        [("report.json", json), ("report.md", markdown.as_bytes()), ("report.html", html.as_bytes())];
+    for (name, bytes) in files {
+        let temp = dir.join(format!(".{name}.partial"));
+        fs::write(&temp, bytes).with_context(|| format!("writing {}", temp.display()))?;
+        fs::rename(&temp, dir.join(name)).with_context(|| format!("replacing {}", dir.join(name).display()))?;
+    }
+    Ok(())
+}
+
+fn host_info() -> HostInfo {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    HostInfo {
+        os: std::env::consts::OS.into(),
+        arch: std::env::consts::ARCH.into(),
+        cpu,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
+fn toolchain(build: &BuildOutput) -> BTreeMap<String, String> {
+    let first_line = |program: &str, arg: &str| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_owned())
+            .unwrap_or_else(|| "not found".into())
+    };
+    BTreeMap::from([
+        ("clang".into(), build.toolchain.clang_version()),
+        ("binaryen".into(), postprocess::BINARYEN_VERSION.into()),
+        ("walrus".into(), postprocess::WALRUS_VERSION.into()),
+        ("wasmtime".into(), "48 (in-process, cranelift)".into()),
+        ("node".into(), first_line("node", "--version")),
+        ("rustc".into(), first_line("rustc", "--version")),
+        ("native cc".into(), first_line("cc", "--version")),
+    ])
+}

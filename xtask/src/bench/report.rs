@@ -1,0 +1,552 @@
+//! The report: JSON in the style of rust-analyzer's metrics (host, revision,
+//! `{name: [value, unit]}`) plus structured sections, and the same content
+//! as Markdown tables and a self-contained HTML page with SVG charts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::perf::Perf;
+use super::size::{BuildSizes, JsGlue};
+use crate::sizes::Sizes;
+
+/// Bumped when a field changes meaning; a baseline of another schema is
+/// still compared metric by metric.
+pub const SCHEMA: u32 = 1;
+
+/// Units whose growth is a regression that fails `--baseline`.
+pub const GATED_UNITS: &[&str] = &["bytes", "x native"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: u32,
+    pub host: HostInfo,
+    pub revision: String,
+    pub quick: bool,
+    pub source: SourcePin,
+    pub toolchain: BTreeMap<String, String>,
+    /// Every headline figure: `name → [value, unit]`.
+    pub metrics: BTreeMap<String, (f64, String)>,
+    pub builds: Vec<BuildSizes>,
+    /// JavaScript glue of our npm package (dist/npm/mpwasm), if built.
+    pub js_glue: Option<JsGlue>,
+    pub upstream: Option<UpstreamSizes>,
+    pub startup: Vec<Startup>,
+    pub perf: Perf,
+    /// Figures that could not be measured on this machine, and why.
+    pub missing: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub os: String,
+    pub arch: String,
+    pub cpu: String,
+    pub cpus: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourcePin {
+    pub micropython_version: String,
+    pub origin: String,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpstreamSizes {
+    pub package: String,
+    pub version: String,
+    pub integrity: String,
+    pub wasm: Sizes,
+    pub js_glue: JsGlue,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Startup {
+    pub host: String,
+    /// `cold`: a whole process; `warm`: load and run inside a running one.
+    pub mode: String,
+    pub runs: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// Median divided by native's cold median.
+    pub ratio_to_native: Option<f64>,
+}
+
+impl Report {
+    /// Fills `metrics` from the structured sections.
+    pub fn collect_metrics(&mut self) {
+        let mut metrics = BTreeMap::new();
+        let mut put = |name: String, value: f64, unit: &str| {
+            metrics.insert(name, (value, unit.to_owned()));
+        };
+        for build in &self.builds {
+            for (artifact, module) in &build.modules {
+                let prefix = format!("size.{}.{artifact}", build.name);
+                put(format!("{prefix}.raw"), module.sizes.raw as f64, "bytes");
+                put(format!("{prefix}.gzip"), module.sizes.gzip as f64, "bytes");
+                put(format!("{prefix}.brotli"), module.sizes.brotli as f64, "bytes");
+                put(format!("{prefix}.code"), module.sections.code as f64, "bytes");
+                put(format!("{prefix}.data"), module.sections.data as f64, "bytes");
+            }
+            put(format!("size.{}.frozen_mpy", build.name), build.frozen.mpy_bytes as f64, "bytes");
+        }
+        if let Some(glue) = &self.js_glue {
+            put("size.npm.js_glue.gzip".into(), glue.total.gzip as f64, "bytes");
+        }
+        if let Some(upstream) = &self.upstream {
+            put("size.upstream.wasm.gzip".into(), upstream.wasm.gzip as f64, "bytes");
+            put("size.upstream.js_glue.gzip".into(), upstream.js_glue.total.gzip as f64, "bytes");
+        }
+        for startup in &self.startup {
+            put(format!("startup.{}.{}", startup.host, startup.mode), startup.median_ms, "ms");
+        }
+        for (host, ratio) in &self.perf.geomean_ratio {
+            put(format!("perf.{host}.geomean"), *ratio, "x native");
+        }
+        let mut peaks: BTreeMap<&str, u64> = BTreeMap::new();
+        for program in &self.perf.programs {
+            for (host, measured) in &program.hosts {
+                if let Some(median) = measured.median_us {
+                    put(format!("perf.{host}.{}", program.name), median, "us");
+                }
+                if let Some(peak) = measured.peak_memory_bytes {
+                    let entry = peaks.entry(host).or_default();
+                    *entry = (*entry).max(peak);
+                }
+            }
+        }
+        for (host, peak) in peaks {
+            put(format!("memory.{host}.peak"), peak as f64, "bytes");
+        }
+        self.metrics = metrics;
+    }
+
+    pub fn sections(&self) -> Vec<Section> {
+        let mut sections = vec![self.summary_section(), self.size_section(), self.startup_section()];
+        sections.push(self.perf_section());
+        sections.push(self.functions_section());
+        sections.push(self.provenance_section());
+        sections
+    }
+
+    fn summary_section(&self) -> Section {
+        let mut rows = Vec::new();
+        for build in &self.builds {
+            let module = build.modules.get("command");
+            let gzip = module.map(|m| kb(m.sizes.gzip)).unwrap_or_default();
+            let geo = |suffix: &str| ratio(self.perf.geomean_ratio.get(&format!("{}/{suffix}", build.name)).copied());
+            rows.push(vec![
+                format!("ours {}", build.name),
+                gzip,
+                geo("wasmtime"),
+                geo("wasmtime+fuel"),
+                geo("node"),
+                ms(self.startup_median(&format!("{}/wasmtime", build.name), "warm")),
+            ]);
+        }
+        if let Some(upstream) = &self.upstream {
+            rows.push(vec![
+                format!("upstream {} (npm)", upstream.version),
+                kb(upstream.wasm.gzip),
+                "–".into(),
+                "–".into(),
+                ratio(self.perf.geomean_ratio.get("upstream/node").copied()),
+                ms(self.startup_median("upstream/node", "warm")),
+            ]);
+        }
+        rows.push(vec![
+            "native".into(),
+            "–".into(),
+            "1.00×".into(),
+            "–".into(),
+            "–".into(),
+            ms(self.startup_median("native", "cold")),
+        ]);
+        let mut charts = Vec::new();
+        let bars: Vec<(String, f64)> =
+            self.perf.geomean_ratio.iter().map(|(host, ratio)| (host.clone(), *ratio)).collect();
+        if !bars.is_empty() {
+            charts.push(Chart {
+                title: "perf_bench geomean, × native (lower is better)".into(),
+                unit: "×".into(),
+                bars,
+            });
+        }
+        Section {
+            title: "Summary".into(),
+            text: format!(
+                "Revision {}, MicroPython {}, {} on {} ({} CPUs){}. perf_bench geomeans are over the {} programs every host ran with native's results.",
+                self.revision,
+                self.source.micropython_version,
+                self.host.cpu,
+                self.host.os,
+                self.host.cpus,
+                if self.quick { ", quick run" } else { "" },
+                self.complete_programs(),
+            ),
+            tables: vec![Table {
+                headers: ["build", ".wasm gzip", "wasmtime", "wasmtime+fuel", "node", "print(1) warm (native: cold)"]
+                    .map(String::from)
+                    .to_vec(),
+                rows,
+            }],
+            charts,
+        }
+    }
+
+    fn complete_programs(&self) -> usize {
+        self.perf
+            .programs
+            .iter()
+            .filter(|p| p.hosts.values().all(|m| m.ratio.is_some() && m.same_result_as_native))
+            .count()
+    }
+
+    fn startup_median(&self, host: &str, mode: &str) -> Option<f64> {
+        self.startup.iter().find(|s| s.host == host && s.mode == mode).map(|s| s.median_ms)
+    }
+
+    fn size_section(&self) -> Section {
+        let mut rows = Vec::new();
+        let mut bars = Vec::new();
+        for build in &self.builds {
+            for (artifact, module) in &build.modules {
+                let label = format!("{} {artifact}", build.name);
+                bars.push((label.clone(), module.sizes.gzip as f64 / 1000.0));
+                rows.push(vec![
+                    label,
+                    bytes(module.sizes.raw),
+                    bytes(module.sizes.gzip),
+                    bytes(module.sizes.brotli),
+                    bytes(module.sections.code),
+                    bytes(module.sections.data),
+                    bytes(module.sections.custom),
+                    bytes(build.frozen.mpy_bytes),
+                ]);
+            }
+        }
+        if let Some(upstream) = &self.upstream {
+            let label = format!("upstream {} micropython.wasm", upstream.version);
+            bars.push((label.clone(), upstream.wasm.gzip as f64 / 1000.0));
+            let blank = || "–".to_owned();
+            rows.push(vec![
+                label,
+                bytes(upstream.wasm.raw),
+                bytes(upstream.wasm.gzip),
+                bytes(upstream.wasm.brotli),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
+            ]);
+        }
+        let mut glue_rows = Vec::new();
+        if let Some(glue) = &self.js_glue {
+            glue_rows.push(vec!["ours (dist/npm)".into(), bytes(glue.total.raw), bytes(glue.total.gzip)]);
+        }
+        if let Some(upstream) = &self.upstream {
+            glue_rows.push(vec![
+                format!("upstream {}", upstream.version),
+                bytes(upstream.js_glue.total.raw),
+                bytes(upstream.js_glue.total.gzip),
+            ]);
+        }
+        let frozen: Vec<String> = self.builds.iter().flat_map(|b| b.frozen.modules.clone()).collect();
+        Section {
+            title: "Size".into(),
+            text: format!(
+                "Modules as shipped (legacy exception handling); sections from the symbol map. Frozen modules: {}.",
+                if frozen.is_empty() { "none".to_owned() } else { dedup(frozen).join(", ") }
+            ),
+            tables: vec![
+                Table {
+                    headers: ["module", "raw", "gzip", "brotli", "code", "data", "custom", "frozen .mpy"]
+                        .map(String::from)
+                        .to_vec(),
+                    rows,
+                },
+                Table { headers: ["JS glue", "raw", "gzip"].map(String::from).to_vec(), rows: glue_rows },
+            ],
+            charts: vec![Chart { title: "gzip size, kB".into(), unit: "kB".into(), bars }],
+        }
+    }
+
+    fn startup_section(&self) -> Section {
+        let rows = self
+            .startup
+            .iter()
+            .map(|s| {
+                vec![
+                    s.host.clone(),
+                    s.mode.clone(),
+                    s.runs.to_string(),
+                    format!("{:.2}", s.median_ms),
+                    format!("{:.2}–{:.2}", s.min_ms, s.max_ms),
+                    ratio(s.ratio_to_native),
+                ]
+            })
+            .collect();
+        let bars = self.startup.iter().map(|s| (format!("{} {}", s.host, s.mode), s.median_ms)).collect();
+        Section {
+            title: "Start-up: print(1)".into(),
+            text: "cold: a whole process, as a shell runs it. warm: load (instantiate) and run inside a process that has the module compiled. Ratios to native's cold run.".into(),
+            tables: vec![Table {
+                headers: ["host", "mode", "runs", "median ms", "min–max ms", "× native"].map(String::from).to_vec(),
+                rows,
+            }],
+            charts: vec![Chart { title: "print(1) median, ms".into(), unit: "ms".into(), bars }],
+        }
+    }
+
+    fn perf_section(&self) -> Section {
+        let perf = &self.perf;
+        let mut headers = vec!["program".to_owned()];
+        headers.extend(perf.hosts.iter().cloned());
+        let rows = perf
+            .programs
+            .iter()
+            .map(|program| {
+                let mut row = vec![program.name.clone()];
+                for host in &perf.hosts {
+                    let m = &program.hosts[host];
+                    row.push(match (&m.error, m.median_us, m.ratio) {
+                        (Some(error), _, _) => format!("failed: {}", first_words(error)),
+                        (None, Some(us), _) if host == "native" => format!("{:.1} ms", us / 1000.0),
+                        (None, _, Some(r)) if !m.same_result_as_native => format!("{r:.2}× (wrong result)"),
+                        (None, _, Some(r)) => format!("{r:.2}×"),
+                        _ => "–".into(),
+                    });
+                }
+                row
+            })
+            .collect();
+        let mut memory_rows = Vec::new();
+        for host in &perf.hosts {
+            if let Some((value, _)) = self.metrics.get(&format!("memory.{host}.peak")) {
+                memory_rows.push(vec![host.clone(), bytes(*value as u64)]);
+            }
+        }
+        let mut text = format!(
+            "Each program as run-perfbench.py builds it, bm_run({}, {}), heap {} bytes, median of {} runs of the program's own timing; native in ms, others × native.",
+            perf.n, perf.m, perf.heap_bytes, perf.repetitions
+        );
+        for skipped in &perf.skipped {
+            write!(text, " Skipped {skipped}.").expect("writing to a string");
+        }
+        Section {
+            title: "Speed: perf_bench".into(),
+            text,
+            tables: vec![
+                Table { headers, rows },
+                Table { headers: ["host", "peak linear memory"].map(String::from).to_vec(), rows: memory_rows },
+            ],
+            charts: Vec::new(),
+        }
+    }
+
+    fn functions_section(&self) -> Section {
+        let tables = self
+            .builds
+            .iter()
+            .filter_map(|build| build.modules.get("command").map(|m| (build, m)))
+            .map(|(build, module)| Table {
+                headers: vec![format!("{} largest functions", build.name), "bytes".into()],
+                rows: module.top_functions.iter().map(|f| vec![f.name.clone(), f.bytes.to_string()]).collect(),
+            })
+            .collect();
+        Section { title: "Largest functions".into(), text: String::new(), tables, charts: Vec::new() }
+    }
+
+    fn provenance_section(&self) -> Section {
+        let mut rows = vec![
+            vec!["revision".into(), self.revision.clone()],
+            vec!["MicroPython".into(), self.source.micropython_version.clone()],
+            vec!["source".into(), self.source.origin.clone()],
+            vec!["source sha256".into(), self.source.sha256.clone().unwrap_or_else(|| "–".into())],
+        ];
+        rows.extend(self.toolchain.iter().map(|(k, v)| vec![k.clone(), v.clone()]));
+        rows.push(vec![
+            "host".into(),
+            format!("{} {} / {} ({} CPUs)", self.host.os, self.host.arch, self.host.cpu, self.host.cpus),
+        ]);
+        rows.push(vec!["run time".into(), format!("{:.0} s", self.seconds)]);
+        let text =
+            if self.missing.is_empty() { String::new() } else { format!("Not measured: {}", self.missing.join("; ")) };
+        Section {
+            title: "Provenance".into(),
+            text,
+            tables: vec![Table { headers: vec!["".into(), "".into()], rows }],
+            charts: Vec::new(),
+        }
+    }
+}
+
+pub struct Section {
+    pub title: String,
+    pub text: String,
+    pub tables: Vec<Table>,
+    pub charts: Vec<Chart>,
+}
+
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub struct Chart {
+    pub title: String,
+    pub unit: String,
+    pub bars: Vec<(String, f64)>,
+}
+
+pub fn markdown(sections: &[Section]) -> String {
+    let mut out = String::from("# mpwasm benchmark report\n");
+    for section in sections {
+        write!(out, "\n## {}\n\n", section.title).expect("writing to a string");
+        if !section.text.is_empty() {
+            out.push_str(&section.text);
+            out.push_str("\n\n");
+        }
+        for table in section.tables.iter().filter(|t| !t.rows.is_empty()) {
+            out.push_str(&markdown_table(table));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub fn markdown_table(table: &Table) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = format!("| {} |\n", table.headers.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(table.headers.len())));
+    for row in &table.rows {
+        out.push_str(&format!("| {} |\n", row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")));
+    }
+    out
+}
+
+pub fn html(sections: &[Section]) -> String {
+    let mut out = String::from(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mpwasm benchmark report</title>\n<style>\
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
+td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}svg{display:block;margin:1em 0}\
+</style></head><body>\n<h1>mpwasm benchmark report</h1>\n",
+    );
+    for section in sections {
+        write!(out, "<h2>{}</h2>\n", escape(&section.title)).expect("writing to a string");
+        if !section.text.is_empty() {
+            write!(out, "<p>{}</p>\n", escape(&section.text)).expect("writing to a string");
+        }
+        for chart in section.charts.iter().filter(|c| !c.bars.is_empty()) {
+            out.push_str(&svg_chart(chart));
+        }
+        for table in section.tables.iter().filter(|t| !t.rows.is_empty()) {
+            out.push_str("<table><tr>");
+            for header in &table.headers {
+                write!(out, "<th>{}</th>", escape(header)).expect("writing to a string");
+            }
+            out.push_str("</tr>\n");
+            for row in &table.rows {
+                out.push_str("<tr>");
+                for cell in row {
+                    write!(out, "<td>{}</td>", escape(cell)).expect("writing to a string");
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n");
+        }
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// A horizontal bar chart as inline SVG.
+fn svg_chart(chart: &Chart) -> String {
+    const LABEL: f64 = 260.0;
+    const WIDTH: f64 = 420.0;
+    const ROW: f64 = 22.0;
+    let max = chart.bars.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let height = ROW * chart.bars.len() as f64 + 30.0;
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\" aria-label=\"{}\">\
+<text x=\"0\" y=\"14\" font-weight=\"bold\">{}</text>\n",
+        LABEL + WIDTH + 90.0,
+        escape(&chart.title),
+        escape(&chart.title)
+    );
+    for (i, (label, value)) in chart.bars.iter().enumerate() {
+        let y = 24.0 + ROW * i as f64;
+        let width = (value / max * WIDTH).max(1.0);
+        write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{LABEL}\" y=\"{y}\" width=\"{width:.1}\" height=\"{}\" fill=\"#4a7fb5\"/><text x=\"{}\" y=\"{}\">{value:.2} {}</text>\n",
+            LABEL - 6.0,
+            y + 14.0,
+            escape(label),
+            ROW - 6.0,
+            LABEL + width + 4.0,
+            y + 14.0,
+            escape(&chart.unit)
+        )
+        .expect("writing to a string");
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn bytes(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn kb(value: u64) -> String {
+    format!("{:.1} kB", value as f64 / 1000.0)
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".into(), |r| format!("{r:.2}×"))
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".into(), |v| format!("{v:.2} ms"))
+}
+
+fn first_words(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+fn dedup(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items.dedup();
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_escapes() {
+        assert_eq!(bytes(1234567), "1,234,567");
+        assert_eq!(bytes(12), "12");
+        assert_eq!(escape("<a&b>"), "&lt;a&amp;b&gt;");
+        let table = Table { headers: vec!["a".into(), "b".into()], rows: vec![vec!["x|y".into(), "1".into()]] };
+        assert_eq!(markdown_table(&table), "| a | b |\n|---|---|\n| x\\|y | 1 |\n");
+    }
+}

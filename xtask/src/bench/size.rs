@@ -1,0 +1,143 @@
+//! What each build weighs: modules raw and compressed, split by section, the
+//! largest functions, the frozen Python modules, and the JavaScript glue.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::build::BuildOutput;
+use crate::postprocess::provenance::Provenance;
+use crate::postprocess::symbols::{FunctionSize, SymbolMap};
+use crate::sizes::Sizes;
+
+const TOP_FUNCTIONS: usize = 10;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BuildSizes {
+    /// `<variant>-<profile>`.
+    pub name: String,
+    pub variant: String,
+    pub profile: String,
+    /// By artifact (`command`, `library`): the legacy form, as shipped to
+    /// Node and browsers.
+    pub modules: BTreeMap<String, ModuleSizes>,
+    pub frozen: Frozen,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModuleSizes {
+    #[serde(flatten)]
+    pub sizes: Sizes,
+    /// Raw bytes of the exnref form (wasmtime).
+    pub exnref_raw: u64,
+    /// Bytes by kind of section, from the symbol map (the optimised module
+    /// before names and debug sections are stripped).
+    pub sections: SectionSplit,
+    pub top_functions: Vec<FunctionSize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SectionSplit {
+    pub code: u64,
+    pub data: u64,
+    pub custom: u64,
+    pub other: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Frozen {
+    /// Frozen modules named in the provenance.
+    pub modules: Vec<String>,
+    /// Bytes of their `.mpy` files: the bytecode and constants that end up
+    /// in the data section (frozen_content.c adds qstrs and object headers).
+    pub mpy_bytes: u64,
+}
+
+/// JavaScript shipped next to a module.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JsGlue {
+    pub files: BTreeMap<String, Sizes>,
+    pub total: Sizes,
+}
+
+pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
+    let mut modules = BTreeMap::new();
+    let mut frozen_names = Vec::new();
+    for (artifact, path) in &build.modules {
+        let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Some(provenance) = Provenance::read(&bytes)? {
+            frozen_names = provenance.frozen_modules.keys().cloned().collect();
+        }
+        let exnref = &build.exnref_modules[artifact];
+        let exnref_raw = fs::metadata(exnref).with_context(|| format!("reading {}", exnref.display()))?.len();
+        let symbols_path = &build.symbol_maps[artifact];
+        let symbols: SymbolMap = serde_json::from_slice(
+            &fs::read(symbols_path).with_context(|| format!("reading {}", symbols_path.display()))?,
+        )
+        .with_context(|| format!("parsing {}", symbols_path.display()))?;
+        let mut split = SectionSplit { code: 0, data: 0, custom: 0, other: 0 };
+        for (section, bytes) in &symbols.sections {
+            match section.as_str() {
+                "code" => split.code += bytes,
+                "data" => split.data += bytes,
+                custom if custom.starts_with("custom:") => split.custom += bytes,
+                _ => split.other += bytes,
+            }
+        }
+        modules.insert(
+            artifact.clone(),
+            ModuleSizes {
+                sizes: Sizes::of(&bytes),
+                exnref_raw,
+                sections: split,
+                top_functions: symbols.functions.into_iter().take(TOP_FUNCTIONS).collect(),
+            },
+        );
+    }
+    let build_dir = build.command_module().parent().context("a module lives in its build folder")?;
+    Ok(BuildSizes {
+        name: name.to_owned(),
+        variant: build.variant.clone(),
+        profile: build.profile.to_string(),
+        modules,
+        frozen: Frozen { modules: frozen_names, mpy_bytes: tree_bytes(&build_dir.join("frozen_mpy"), "mpy")? },
+    })
+}
+
+/// The `.js`/`.mjs` files of a package folder, if it exists.
+pub fn js_glue(dir: &Path) -> Result<Option<JsGlue>> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(None) };
+    let mut files = BTreeMap::new();
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.extension().is_some_and(|ext| ext == "js" || ext == "mjs") {
+            let bytes = fs::read(&path)?;
+            files.insert(path.file_name().expect("a file").to_string_lossy().into_owned(), Sizes::of(&bytes));
+        }
+    }
+    if files.is_empty() {
+        return Ok(None);
+    }
+    // Files download one by one: the total is the sum of each compressed.
+    let total = files.values().fold(Sizes { raw: 0, gzip: 0, brotli: 0 }, |sum, size| Sizes {
+        raw: sum.raw + size.raw,
+        gzip: sum.gzip + size.gzip,
+        brotli: sum.brotli + size.brotli,
+    });
+    Ok(Some(JsGlue { total, files }))
+}
+
+fn tree_bytes(dir: &Path, extension: &str) -> Result<u64> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(0) };
+    let mut total = 0;
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.is_dir() {
+            total += tree_bytes(&path, extension)?;
+        } else if path.extension().is_some_and(|ext| ext == extension) {
+            total += fs::metadata(&path)?.len();
+        }
+    }
+    Ok(total)
+}
