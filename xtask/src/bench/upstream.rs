@@ -3,8 +3,8 @@
 //! `dist.integrity` before it is unpacked.
 
 use std::fs;
-use std::io::Read;
 use std::path::PathBuf;
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha512};
@@ -28,17 +28,24 @@ pub fn fetch() -> Result<Upstream> {
     if dir.join("micropython.wasm").is_file() && dir.join("micropython.mjs").is_file() {
         return Ok(Upstream { dir });
     }
-    let name = PACKAGE.rsplit('/').next().expect("scoped name");
-    let url = format!("https://registry.npmjs.org/{PACKAGE}/-/{name}-{VERSION}.tgz");
-    let mut tarball = Vec::new();
-    ureq::get(&url)
-        .call()
-        .with_context(|| format!("downloading {PACKAGE} {VERSION} from {url}"))?
-        .into_reader()
-        .read_to_end(&mut tarball)?;
+    // npm's own client: it honours the machine's registry, proxy and CA
+    // settings. The integrity is still checked here, against the pin.
+    let download = tempfile::tempdir()?;
+    let spec = format!("{PACKAGE}@{VERSION}");
+    let out = Command::new("npm")
+        .args(["pack", &spec, "--silent", "--pack-destination"])
+        .arg(download.path())
+        .output()
+        .with_context(|| format!("running `npm pack {spec}`"))?;
+    if !out.status.success() {
+        bail!("fetching {spec} with `npm pack`: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let name = String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default().to_owned();
+    let tarball_path = download.path().join(&name);
+    let tarball = fs::read(&tarball_path).with_context(|| format!("reading {}", tarball_path.display()))?;
     let got = integrity_of(&tarball);
     if got != INTEGRITY {
-        bail!("fetching {PACKAGE} {VERSION} from {url}: integrity mismatch (expected {INTEGRITY}, got {got})");
+        bail!("fetching {spec}: integrity mismatch (expected {INTEGRITY}, got {got})");
     }
     let parent = dir.parent().expect("a cache folder");
     fs::create_dir_all(parent)?;
