@@ -26,7 +26,7 @@ fn rebuilds_nothing_when_nothing_changed_and_one_object_per_changed_file() {
     let build_dir = tempfile::tempdir().unwrap();
     let first = build_in(build_dir.path());
     assert!(compiled_count(&first) > 100, "a clean build compiles everything:\n{first}");
-    let module = build_dir.path().join("standard/micropython.wasm");
+    let module = build_dir.path().join("standard-size/micropython.wasm");
     let clean_bytes = fs::read(&module).unwrap();
 
     let second = build_in(build_dir.path());

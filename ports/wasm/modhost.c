@@ -12,6 +12,9 @@
 #include "py/objstr.h"
 #include "py/runtime.h"
 
+// Arguments and results travel as JSON, so the module needs `json`.
+#if MICROPY_PY_JSON
+
 MP_DEFINE_EXCEPTION(HostError, Exception)
 
 #if MPWASM_LIBRARY
@@ -81,3 +84,5 @@ const mp_obj_module_t mp_module_host = {
 };
 
 MP_REGISTER_MODULE(MP_QSTR_host, mp_module_host);
+
+#endif // MICROPY_PY_JSON
