@@ -91,13 +91,24 @@ static int handle_uncaught_exception(mp_obj_base_t *exc, bool quiet) {
     return 1;
 }
 
-int mpwasm_run_source(qstr source_name, const char *source, size_t len, mp_parse_input_kind_t input_kind, bool is_repl,
-    bool quiet) {
+// Where a program's text comes from: memory, or a file read through the VFS.
+typedef struct {
+    qstr name;
+    const char *text; // NULL: read the file called `name`
+    size_t len;
+} program_t;
+
+static int run_program(const program_t *program, mp_parse_input_kind_t input_kind, bool is_repl, bool quiet) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        mp_lexer_t *lex = mp_lexer_new_from_str_len(source_name, source, len, 0);
+        mp_lexer_t *lex = program->text
+            ? mp_lexer_new_from_str_len(program->name, program->text, program->len, 0)
+            : mp_lexer_new_from_file(program->name);
+        if (program->text == NULL) {
+            mp_store_global(MP_QSTR___file__, MP_OBJ_NEW_QSTR(program->name));
+        }
         mp_parse_tree_t parse_tree = mp_parse(lex, input_kind);
-        mp_obj_t module_fun = mp_compile(&parse_tree, source_name, is_repl);
+        mp_obj_t module_fun = mp_compile(&parse_tree, program->name, is_repl);
         mp_call_function_0(module_fun);
         mp_handle_pending(true);
         nlr_pop();
@@ -107,21 +118,15 @@ int mpwasm_run_source(qstr source_name, const char *source, size_t len, mp_parse
     return handle_uncaught_exception(nlr.ret_val, quiet);
 }
 
+int mpwasm_run_source(qstr source_name, const char *source, size_t len, mp_parse_input_kind_t input_kind, bool is_repl,
+    bool quiet) {
+    program_t program = {source_name, source, len};
+    return run_program(&program, input_kind, is_repl, quiet);
+}
+
 int mpwasm_run_file(const char *path) {
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_lexer_t *lex = mp_lexer_new_from_file(qstr_from_str(path));
-        qstr source_name = lex->source_name;
-        mp_store_global(MP_QSTR___file__, MP_OBJ_NEW_QSTR(source_name));
-        mp_parse_tree_t parse_tree = mp_parse(lex, MP_PARSE_FILE_INPUT);
-        mp_obj_t module_fun = mp_compile(&parse_tree, source_name, false);
-        mp_call_function_0(module_fun);
-        mp_handle_pending(true);
-        nlr_pop();
-        return 0;
-    }
-    mp_handle_pending(false);
-    return handle_uncaught_exception(nlr.ret_val, false);
+    program_t program = {qstr_from_str(path), NULL, 0};
+    return run_program(&program, MP_PARSE_FILE_INPUT, false, false);
 }
 
 int mpwasm_run_module(const char *name) {
