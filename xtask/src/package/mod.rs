@@ -5,6 +5,7 @@
 //! previous complete bundle or the new one.
 
 mod npm;
+mod rust;
 mod staging;
 mod wasi;
 
@@ -25,5 +26,6 @@ pub fn run_dist(args: &DistArgs) -> Result<()> {
     let wasi_dir = wasi::write_bundle(&output, &dist)?;
     println!("{}", wasi_dir.display());
     println!("{}", npm::write_package(&output, &dist)?.display());
+    println!("{}", rust::write_crate(&output, &dist)?.display());
     Ok(())
 }

@@ -1,0 +1,138 @@
+//! The Rust crate (`dist/rust/micropython-wasm/`): the exnref library and
+//! command modules embedded with `include_bytes!` in a wasmtime-based
+//! library (runs with limits, sessions, host functions, a compiled-code
+//! cache) and a `micropython-wasm` command-line program, with examples and
+//! tests. It is its own workspace, so it builds wherever it is copied.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+
+use super::staging::Staging;
+use crate::build::BuildOutput;
+use crate::postprocess::Provenance;
+
+const CRATE_NAME: &str = "micropython-wasm";
+/// The crate's own version; the MicroPython version is in its description.
+const CRATE_VERSION: &str = "0.1.0";
+
+/// The hand-written crate sources, embedded so that xtask alone can write
+/// the crate. `Cargo.toml`, `Cargo.lock` and `README.md` also get the
+/// versions filled in.
+const SOURCES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("template/Cargo.toml")),
+    ("Cargo.lock", include_str!("template/Cargo.lock")),
+    ("README.md", include_str!("template/README.md")),
+    (".gitignore", include_str!("template/.gitignore")),
+    ("rustfmt.toml", include_str!("template/rustfmt.toml")),
+    ("src/lib.rs", include_str!("template/src/lib.rs")),
+    ("src/cache.rs", include_str!("template/src/cache.rs")),
+    ("src/engine.rs", include_str!("template/src/engine.rs")),
+    ("src/error.rs", include_str!("template/src/error.rs")),
+    ("src/host.rs", include_str!("template/src/host.rs")),
+    ("src/instance.rs", include_str!("template/src/instance.rs")),
+    ("src/output.rs", include_str!("template/src/output.rs")),
+    ("src/sandbox.rs", include_str!("template/src/sandbox.rs")),
+    ("src/session.rs", include_str!("template/src/session.rs")),
+    ("src/bin/micropython-wasm/main.rs", include_str!("template/src/bin/micropython-wasm/main.rs")),
+    ("src/bin/micropython-wasm/args.rs", include_str!("template/src/bin/micropython-wasm/args.rs")),
+    ("src/bin/micropython-wasm/repl.rs", include_str!("template/src/bin/micropython-wasm/repl.rs")),
+    ("examples/run.rs", include_str!("template/examples/run.rs")),
+    ("examples/session.rs", include_str!("template/examples/session.rs")),
+    ("examples/host_function.rs", include_str!("template/examples/host_function.rs")),
+    ("examples/limits.rs", include_str!("template/examples/limits.rs")),
+    ("tests/api.rs", include_str!("template/tests/api.rs")),
+    ("tests/limits.rs", include_str!("template/tests/limits.rs")),
+    ("tests/cache.rs", include_str!("template/tests/cache.rs")),
+    ("tests/cli.rs", include_str!("template/tests/cli.rs")),
+    ("tests/repl.rs", include_str!("template/tests/repl.rs")),
+    ("tests/examples.rs", include_str!("template/tests/examples.rs")),
+];
+
+/// The embedded modules: (build artifact, file under `wasm/`, constant prefix in `src/embedded.rs`).
+const MODULES: &[(&str, &str, &str)] =
+    &[("command", "micropython.wasm", "COMMAND"), ("library", "micropython-lib.wasm", "LIBRARY")];
+
+/// Writes `dist/rust/micropython-wasm/`, ready for `cargo build`, `cargo
+/// test` or `cargo publish`.
+pub fn write_crate(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
+    let staging = Staging::new(&dist.join("rust").join(CRATE_NAME))?;
+    let dir = staging.path();
+    let fill = |text: &str| {
+        text.replace("{{crate_version}}", CRATE_VERSION).replace("{{micropython_version}}", &build.source.version)
+    };
+    for (path, text) in SOURCES {
+        write(&dir.join(path), fill(text).as_bytes())?;
+    }
+
+    let mut sums = String::new();
+    let mut constants = String::new();
+    let mut provenance = serde_json::Map::new();
+    for (artifact, file, constant) in MODULES {
+        let module = build
+            .exnref_modules
+            .get(*artifact)
+            .with_context(|| format!("the port builds no `{artifact}` module for the Rust crate"))?;
+        let bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        write(&dir.join("wasm").join(file), &bytes)?;
+        sums.push_str(&format!("{sha256}  wasm/{file}\n"));
+        constants.push_str(&format!(
+            "pub(crate) const {constant}_WASM: &[u8] = include_bytes!(\"../wasm/{file}\");\n\
+             pub(crate) const {constant}_SHA256: &str = \"{sha256}\";\n"
+        ));
+        let record =
+            Provenance::read(&bytes)?.with_context(|| format!("{} has no provenance section", module.display()))?;
+        provenance.insert(format!("wasm/{file}"), serde_json::to_value(record)?);
+    }
+    let embedded = format!(
+        "//! The modules this crate runs, written by `cargo xtask dist`.\n\n\
+         /// The MicroPython release the embedded modules were built from.\n\
+         pub const MICROPYTHON_VERSION: &str = \"{}\";\n\n{constants}",
+        build.source.version
+    );
+    write(&dir.join("src/embedded.rs"), embedded.as_bytes())?;
+    let provenance = serde_json::to_string_pretty(&provenance)? + "\n";
+    write(&dir.join("provenance.json"), provenance.as_bytes())?;
+    sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance.as_bytes()))));
+    write(&dir.join("SHA256SUMS"), sums.as_bytes())?;
+    // The modules are MicroPython: its licence travels with them.
+    let licence = build.source.root.join("LICENSE");
+    fs::copy(&licence, dir.join("LICENSE")).with_context(|| format!("copying {}", licence.display()))?;
+    staging.commit()
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::create_dir_all(path.parent().expect("crate files live in the crate folder"))?;
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of the template is embedded, so none is silently left out
+    /// of the generated crate.
+    #[test]
+    fn every_template_file_is_listed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/package/rust/template");
+        let mut found = Vec::new();
+        let mut pending = vec![root.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    found.push(path.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        found.sort();
+        let mut listed: Vec<String> = SOURCES.iter().map(|(path, _)| path.to_string()).collect();
+        listed.sort();
+        assert_eq!(found, listed);
+    }
+}

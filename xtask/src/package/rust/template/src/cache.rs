@@ -1,0 +1,116 @@
+//! The on-disk cache of compiled code: `Module::serialize` output, one file
+//! per module, engine kind and wasmtime configuration, so a fresh process
+//! loads (memory-maps) native code instead of running Cranelift.
+
+use std::collections::hash_map::DefaultHasher;
+use std::ffi::OsString;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use wasmtime::{Engine, Module};
+
+use crate::engine::{EngineKind, ModuleSource};
+use crate::Error;
+
+/// Environment variable naming the cache folder; empty turns the cache off.
+pub const CACHE_DIR_ENV: &str = "MICROPYTHON_WASM_CACHE_DIR";
+
+/// Where compiled code is kept unless the sandbox says otherwise:
+/// `$MICROPYTHON_WASM_CACHE_DIR`, else `$XDG_CACHE_HOME/micropython-wasm`,
+/// else `$HOME/.cache/micropython-wasm`; `None` if the variable is set but
+/// empty, or no home is known.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    if let Some(dir) = var(CACHE_DIR_ENV) {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    let base = var("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("micropython-wasm"))
+}
+
+/// The file that holds `source` compiled by `engine`. The name carries
+/// everything that makes compiled code incompatible: the module's digest,
+/// the engine kind, and wasmtime's own compatibility hash (its version,
+/// target CPU features and compilation settings).
+fn entry_path(dir: &Path, engine: &Engine, kind: EngineKind, source: &ModuleSource) -> PathBuf {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let digest = &source.digest[..source.digest.len().min(16)];
+    dir.join(format!(
+        "{}-{digest}-wasmtime{}-{}-{:016x}.cwasm",
+        source.name,
+        WASMTIME_MAJOR,
+        kind.tag(),
+        hasher.finish()
+    ))
+}
+
+/// The wasmtime release this crate is built against (see Cargo.toml).
+const WASMTIME_MAJOR: u32 = 48;
+
+pub(crate) fn load_or_compile(
+    engine: &Engine,
+    kind: EngineKind,
+    source: &ModuleSource,
+    dir: Option<&Path>,
+) -> Result<Module, Error> {
+    let Some(dir) = dir else {
+        return Ok(Module::new(engine, &source.bytes)?);
+    };
+    let path = entry_path(dir, engine, kind, source);
+    if path.is_file() {
+        // SAFETY: the file is one this code wrote with `Module::serialize`
+        // for the same engine configuration; it is replaced only by rename,
+        // so the mapping never sees a partial write. wasmtime checks its
+        // header and version and refuses anything else, which falls through
+        // to recompiling below. Whoever can write the cache folder can run
+        // native code in this process: keep it private, as wasmtime's own
+        // cache requires.
+        if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
+            return Ok(module);
+        }
+    }
+    let module = Module::new(engine, &source.bytes)?;
+    // The cache only saves time: failing to write it is not an error.
+    let _ = store(&path, &module.serialize()?);
+    Ok(module)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so that
+/// readers (other processes included) see the old file or the new one.
+fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().expect("cache entries live in a folder");
+    fs::create_dir_all(dir)?;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let temp = path.with_extension(format!("{}-{nanos}.partial", std::process::id()));
+    fs::write(&temp, bytes)?;
+    fs::rename(&temp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(vars: &[(&str, &str)]) -> Option<PathBuf> {
+        cache_dir_from(|name| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| OsString::from(value)))
+    }
+
+    #[test]
+    fn the_default_folder_follows_the_environment() {
+        assert_eq!(dir_with(&[("HOME", "/home/u")]), Some(PathBuf::from("/home/u/.cache/micropython-wasm")));
+        let xdg = [("HOME", "/home/u"), ("XDG_CACHE_HOME", "/xdg")];
+        assert_eq!(dir_with(&xdg), Some(PathBuf::from("/xdg/micropython-wasm")));
+        assert_eq!(dir_with(&[("HOME", "/home/u"), (CACHE_DIR_ENV, "/elsewhere")]), Some(PathBuf::from("/elsewhere")));
+        assert_eq!(dir_with(&[("HOME", "/home/u"), (CACHE_DIR_ENV, "")]), None);
+        assert_eq!(dir_with(&[]), None);
+    }
+}

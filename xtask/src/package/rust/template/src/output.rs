@@ -1,0 +1,152 @@
+//! What a run printed, and the capped in-memory streams that capture it.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+use crate::error::Stream;
+
+/// What a run printed, and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Everything written to stdout (empty when the sandbox streams to this
+    /// process's own stdout). Bytes that are not UTF-8 are replaced with U+FFFD.
+    pub stdout: String,
+    /// Everything written to stderr, tracebacks included.
+    pub stderr: String,
+    /// The exit status a process would report: 0, or
+    /// [`Error::exit_code`](crate::Error::exit_code) of the error that carries
+    /// this output.
+    pub exit_code: i32,
+    /// Fuel the run consumed, when fuel metering is on
+    /// ([`SandboxBuilder::fuel`](crate::SandboxBuilder::fuel)).
+    pub fuel_consumed: Option<u64>,
+}
+
+/// One captured stream: a buffer that refuses to grow past its limit by
+/// trapping the guest, so a flood of output ends the run at once instead of
+/// being silently dropped while the code keeps running.
+#[derive(Clone)]
+pub(crate) struct Capture {
+    shared: Arc<Mutex<Captured>>,
+}
+
+struct Captured {
+    stream: Stream,
+    bytes: Vec<u8>,
+    limit: usize,
+    exceeded: bool,
+}
+
+impl Capture {
+    pub(crate) fn new(stream: Stream, limit: usize) -> Capture {
+        Capture { shared: Arc::new(Mutex::new(Captured { stream, bytes: Vec::new(), limit, exceeded: false })) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Captured> {
+        self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Takes what was written since the last call, and whether the limit was hit.
+    pub(crate) fn take(&self) -> (String, bool) {
+        let mut captured = self.lock();
+        let bytes = std::mem::take(&mut captured.bytes);
+        let exceeded = std::mem::replace(&mut captured.exceeded, false);
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+        };
+        (text, exceeded)
+    }
+
+    pub(crate) fn exceeded(&self) -> Option<(Stream, usize)> {
+        let captured = self.lock();
+        captured.exceeded.then_some((captured.stream, captured.limit))
+    }
+
+    /// Appends what fits; false if something did not.
+    fn append(&self, bytes: &[u8]) -> bool {
+        let mut captured = self.lock();
+        let room = captured.limit - captured.bytes.len();
+        let fits = bytes.len() <= room;
+        captured.bytes.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        captured.exceeded |= !fits;
+        fits
+    }
+}
+
+/// The trap a [`Capture`] raises when its limit is exceeded.
+#[derive(Debug)]
+pub(crate) struct OutputLimitExceeded(Stream);
+
+impl std::fmt::Display for OutputLimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} exceeded its capture limit", self.0)
+    }
+}
+
+impl std::error::Error for OutputLimitExceeded {}
+
+impl IsTerminal for Capture {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for Capture {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Capture {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for Capture {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        if self.append(&bytes) {
+            Ok(())
+        } else {
+            let stream = self.lock().stream;
+            Err(StreamError::Trap(wasmtime::Error::new(OutputLimitExceeded(stream))))
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        // Always accept a whole chunk: `write` decides whether it fits.
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for Capture {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(if self.append(buf) {
+            Ok(buf.len())
+        } else {
+            Err(io::Error::new(io::ErrorKind::StorageFull, "output limit exceeded"))
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
