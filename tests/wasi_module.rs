@@ -151,6 +151,22 @@ fn bundle_checksums_and_provenance_match_the_module() {
         serde_json::from_str(&fs::read_to_string(bundle.join("provenance.json")).unwrap()).unwrap();
     assert_eq!(provenance["micropython_version"], "1.26.1");
     assert_eq!(provenance["variant"], "standard");
-    assert_eq!(provenance["size_bytes"], fs::metadata(module()).unwrap().len());
+    assert_eq!(provenance["artifact"], "command");
+    assert_eq!(provenance["exception_handling"], "legacy");
+    assert_eq!(provenance["source"]["sha256"], "f5ad2ec89d3e921f753d448955af98b6005655f84ba26087dde6ba0e8d062f34");
+    assert!(sums.contains("  micropython.exnref.wasm\n"));
+    // The JSON beside the module is the section embedded in it.
+    let inspect = support::xtask(&["inspect", module().to_str().unwrap()]);
+    let printed = String::from_utf8_lossy(&inspect.stdout);
+    let embedded: serde_json::Value = serde_json::from_str(&printed[..printed.find("\n}\n").unwrap() + 3]).unwrap();
+    assert_eq!(embedded, provenance);
     assert!(fs::read_to_string(bundle.join("README.md")).unwrap().contains("micropython.wasm"));
+}
+
+#[test]
+fn host_module_imports_and_explains_that_commands_have_no_host_functions() {
+    let code = "import host\ntry:\n    host.add(1, 2)\nexcept host.HostError as e:\n    print(e)\ntry:\n    host.__missing__\nexcept AttributeError:\n    print('no dunder calls')";
+    let run = run_code(code);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.stdout, "no host functions in the command module (called add)\nno dunder calls\n", "{run:?}");
 }

@@ -63,7 +63,13 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(host_call_obj, 1, MP_OBJ_FUN_ARGS_MAX
 
 // host.NAME(...) is host.call("NAME", ...).
 static mp_obj_t host_getattr(mp_obj_t attr) {
-    mp_obj_t name = MP_OBJ_NEW_QSTR(mp_obj_str_get_qstr(attr));
+    qstr attr_name = mp_obj_str_get_qstr(attr);
+    // Dunder lookups (the import system asks for __init__) are Python's
+    // own protocol, never host functions: MP_OBJ_NULL means "no attribute".
+    if (strncmp(qstr_str(attr_name), "__", 2) == 0) {
+        return MP_OBJ_NULL;
+    }
+    mp_obj_t name = MP_OBJ_NEW_QSTR(attr_name);
     // functools.partial is not always built in; a closure over the name does
     // the same with MicroPython's native closure type.
     return mp_obj_new_closure(MP_OBJ_FROM_PTR(&host_call_obj), 1, &name);
