@@ -78,9 +78,32 @@ pub(crate) fn load_or_compile(
         }
     }
     let module = Module::new(engine, &source.bytes)?;
-    // The cache only saves time: failing to write it is not an error.
-    let _ = store(&path, &module.serialize()?);
+    // The cache only saves time: failing to write or prune it is not an error.
+    if store(&path, &module.serialize()?).is_ok() {
+        let _ = prune(dir);
+    }
     Ok(module)
+}
+
+/// Entries kept in a cache folder: enough for both modules under every
+/// engine kind, twice over (another version of this crate on the machine).
+const MAX_ENTRIES: usize = 16;
+
+/// Deletes all but the [`MAX_ENTRIES`] most recently written entries, so
+/// that new module versions do not pile up.
+fn prune(dir: &Path) -> std::io::Result<()> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|extension| extension == "cwasm") {
+            entries.push((fs::metadata(&path)?.modified()?, path));
+        }
+    }
+    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in entries.into_iter().skip(MAX_ENTRIES) {
+        fs::remove_file(path)?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so that
@@ -102,6 +125,28 @@ mod tests {
 
     fn dir_with(vars: &[(&str, &str)]) -> Option<PathBuf> {
         cache_dir_from(|name| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| OsString::from(value)))
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_entries() {
+        let dir = std::env::temp_dir().join(format!("micropython-wasm-prune-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let start = std::time::SystemTime::now() - std::time::Duration::from_secs(1000);
+        for i in 0..MAX_ENTRIES + 3 {
+            let path = dir.join(format!("entry-{i:02}.cwasm"));
+            fs::write(&path, b"x").unwrap();
+            let file = fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(start + std::time::Duration::from_secs(i as u64)).unwrap();
+        }
+        fs::write(dir.join("unrelated.txt"), b"kept").unwrap();
+        prune(&dir).unwrap();
+        let mut left: Vec<String> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(left.len(), MAX_ENTRIES + 1);
+        assert_eq!(left[0], "entry-03.cwasm", "the three oldest went");
+        assert!(left.contains(&"unrelated.txt".to_owned()));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -216,3 +216,12 @@ fn sandboxes_run_in_parallel_threads() {
     let sums: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(sums, ["0\n", "499500\n", "1999000\n", "4498500\n"]);
 }
+
+#[test]
+fn sandboxes_are_shareable_and_sessions_movable() {
+    fn shareable<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shareable::<Sandbox>();
+    shareable::<Error>();
+    movable::<micropython_wasm::Session>();
+}

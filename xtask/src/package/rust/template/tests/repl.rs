@@ -126,6 +126,18 @@ fn a_repl_session_with_history_and_exit_status() {
 }
 
 #[test]
+fn pasted_lines_are_all_run() {
+    let home = tempfile::tempdir().unwrap();
+    let mut term = Terminal::start(&[], &home.path().join("history"));
+    term.expect(">>> ");
+    term.type_keys("def f(n):\r    return n + 1\r\rprint(f(41))\r");
+    term.expect("42\r\n");
+    term.expect(">>> ");
+    term.type_keys("\x04");
+    assert_eq!(term.exit_status(), 0);
+}
+
+#[test]
 fn ctrl_d_ends_the_repl_cleanly() {
     let home = tempfile::tempdir().unwrap();
     let mut term = Terminal::start(&[], &home.path().join("history"));
