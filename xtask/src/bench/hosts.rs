@@ -218,7 +218,8 @@ pub fn rust_cli() -> Result<Option<PathBuf>> {
         if !dir.join("Cargo.toml").is_file() {
             continue;
         }
-        let target = dir.join("target");
+        // Outside dist/: `cargo xtask dist` swaps the bundle folder whole.
+        let target = project::repo_root().join("target/bench-rust-cli");
         let status = Command::new(env!("CARGO"))
             .current_dir(&dir)
             .args(["build", "--release", "--quiet", "--bins"])
