@@ -23,7 +23,10 @@
 #define MPWASM_EXEC_SINGLE (1) // REPL-style: echo the value of expressions
 #define MPWASM_EXEC_QUIET (2)  // do not print the traceback to stderr
 
-static vstr_t error_json;
+// The last error as JSON, in malloc'd memory: the GC does not scan statics,
+// so a buffer on its heap could be freed while we still point at it.
+static char *error_json;
+static size_t error_json_len;
 static bool initialised;
 
 EXPORT(mpwasm_init)
@@ -35,7 +38,6 @@ int mpwasm_init(uint32_t heap_size) {
     if (!mpwasm_runtime_init(heap_size ? heap_size : MPWASM_DEFAULT_HEAP_SIZE)) {
         return -1;
     }
-    vstr_init(&error_json, 0);
     initialised = true;
     return 0;
 }
@@ -71,30 +73,66 @@ static void json_string(vstr_t *out, const char *text, size_t len) {
     vstr_add_byte(out, '"');
 }
 
-static void record_error(void) {
-    vstr_reset(&error_json);
-    mp_obj_t exc = mpwasm_last_exception();
-    if (exc == MP_OBJ_NULL) {
+static void set_error_json(const char *json, size_t len) {
+    free(error_json);
+    error_json = malloc(len + 1);
+    if (error_json == NULL) {
+        error_json_len = 0;
         return;
     }
-    vstr_t text;
-    vstr_init(&text, 64);
-    mp_print_t print = {&text, vstr_print_strn};
+    memcpy(error_json, json, len);
+    error_json[len] = '\0';
+    error_json_len = len;
+}
 
-    vstr_add_str(&error_json, "{\"type\":");
-    const char *type_name = qstr_str(mp_obj_get_type(exc)->name);
-    json_string(&error_json, type_name, strlen(type_name));
+// Describes the last exception as JSON. Building the text allocates on the
+// GC heap, which may be full (the error may be a MemoryError): then a fixed
+// description stands in rather than a second, uncaught exception.
+static void record_error(void) {
+    mp_obj_t exc = mpwasm_last_exception();
+    if (exc == MP_OBJ_NULL) {
+        set_error_json("", 0);
+        return;
+    }
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        vstr_t json;
+        vstr_init(&json, 128);
+        vstr_t text;
+        vstr_init(&text, 64);
+        mp_print_t print = {&text, vstr_print_strn};
 
-    vstr_add_str(&error_json, ",\"message\":");
-    mp_obj_print_helper(&print, exc, PRINT_STR);
-    json_string(&error_json, vstr_str(&text), vstr_len(&text));
+        vstr_add_str(&json, "{\"type\":");
+        const char *type_name = qstr_str(mp_obj_get_type(exc)->name);
+        json_string(&json, type_name, strlen(type_name));
 
-    vstr_add_str(&error_json, ",\"traceback\":");
-    vstr_reset(&text);
-    mp_obj_print_exception(&print, exc);
-    json_string(&error_json, vstr_str(&text), vstr_len(&text));
-    vstr_add_byte(&error_json, '}');
-    vstr_clear(&text);
+        vstr_add_str(&json, ",\"message\":");
+        mp_obj_print_helper(&print, exc, PRINT_STR);
+        json_string(&json, vstr_str(&text), vstr_len(&text));
+
+        vstr_add_str(&json, ",\"traceback\":");
+        vstr_reset(&text);
+        mp_obj_print_exception(&print, exc);
+        json_string(&json, vstr_str(&text), vstr_len(&text));
+        vstr_add_byte(&json, '}');
+        set_error_json(vstr_str(&json), vstr_len(&json));
+        vstr_clear(&text);
+        vstr_clear(&json);
+        nlr_pop();
+    } else {
+        // Only the type's name, which needs no allocation to read.
+        static const char head[] = "{\"type\":\"", tail[] = "\",\"message\":\"\",\"traceback\":\"\"}";
+        const char *type_name = qstr_str(mp_obj_get_type(exc)->name);
+        size_t name_len = strlen(type_name);
+        char *fallback = malloc(sizeof(head) + name_len + sizeof(tail));
+        if (fallback != NULL) {
+            memcpy(fallback, head, sizeof(head) - 1);
+            memcpy(fallback + sizeof(head) - 1, type_name, name_len);
+            memcpy(fallback + sizeof(head) - 1 + name_len, tail, sizeof(tail));
+            set_error_json(fallback, sizeof(head) - 1 + name_len + sizeof(tail) - 1);
+            free(fallback);
+        }
+    }
 }
 
 // Runs `len` bytes of source at `code`. Returns 0, 1 for an uncaught
@@ -129,10 +167,10 @@ int mpwasm_needs_more_input(const char *code, uint32_t len) {
 
 EXPORT(mpwasm_error_json)
 const char *mpwasm_error_json(void) {
-    return vstr_null_terminated_str(&error_json);
+    return error_json ? error_json : "";
 }
 
 EXPORT(mpwasm_error_json_len)
 uint32_t mpwasm_error_json_len(void) {
-    return vstr_len(&error_json);
+    return error_json_len;
 }

@@ -45,6 +45,7 @@
 #define MICROPY_HELPER_REPL             (1)
 #define MICROPY_REPL_INFO               (1)
 #define MICROPY_PY_SYS_ARGV             (1)
+#define MICROPY_MODULE_OVERRIDE_MAIN_IMPORT (1)
 #define MICROPY_PY_SYS_EXIT             (1)
 #define MICROPY_PY_SYS_STDFILES         (1)
 #define MICROPY_PY_SYS_PLATFORM         "wasi"

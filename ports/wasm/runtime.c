@@ -132,10 +132,11 @@ int mpwasm_run_file(const char *path) {
 int mpwasm_run_module(const char *name) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
+        // fromlist=False is the sentinel that, with
+        // MICROPY_MODULE_OVERRIDE_MAIN_IMPORT, runs the module as __main__.
         mp_obj_t import_args[4] = {
-            mp_obj_new_str_from_cstr(name), mp_const_none, mp_const_none, MP_OBJ_NEW_SMALL_INT(0),
+            mp_obj_new_str_from_cstr(name), mp_const_none, mp_const_none, mp_const_false,
         };
-        // MICROPY_MODULE_OVERRIDE_MAIN_IMPORT makes this import run as __main__.
         mp_builtin___import__(MP_ARRAY_SIZE(import_args), import_args);
         nlr_pop();
         return 0;
