@@ -21,6 +21,17 @@ fn quick_report() -> &'static Path {
     })
 }
 
+/// The bench needs a native MicroPython build and a release build of the Rust
+/// CLI (minutes on two cores), so it runs in the full suite only
+/// (`cargo xtask ci --full`, or MPWASM_FULL=1).
+fn full_suite() -> bool {
+    let full = std::env::var_os("MPWASM_FULL").is_some();
+    if !full {
+        eprintln!("skipped: the benchmark tests run with MPWASM_FULL=1 (cargo xtask ci --full)");
+    }
+    full
+}
+
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -33,6 +44,9 @@ fn positive(value: &Value, what: &str) -> f64 {
 
 #[test]
 fn quick_run_reports_every_figure() {
+    if !full_suite() {
+        return;
+    }
     let dir = quick_report();
     let report = read_json(&dir.join("report.json"));
     assert_eq!(report["schema"], 1);
@@ -125,6 +139,9 @@ fn quick_run_reports_every_figure() {
 
 #[test]
 fn a_regression_against_the_baseline_fails_with_a_diff() {
+    if !full_suite() {
+        return;
+    }
     let current = quick_report().join("report.json");
     let mut baseline = read_json(&current);
     // The baseline was 20% smaller and faster: this run regressed.
