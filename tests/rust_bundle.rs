@@ -136,8 +136,7 @@ fn wasi_bundle_prints_under_wasmtime() {
 #[test]
 fn wasi_bundle_runs_a_script_with_arguments_under_wasmtime() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("helper.py"), "def double(x):\n    return 2 * x\n").unwrap();
-    fs::write(dir.path().join("main.py"), "import sys, helper\nprint(sys.argv, helper.double(21))\n").unwrap();
+    support::write_script_app(dir.path());
     // The CLI lets the guest see the script's folder at its own path.
     let script = fs::canonicalize(dir.path().join("main.py")).unwrap();
     let script = script.to_str().unwrap();

@@ -24,8 +24,7 @@ fn prints_two_for_one_plus_one() {
 #[test]
 fn runs_a_script_with_its_arguments() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("helper.py"), "def double(x):\n    return 2 * x\n").unwrap();
-    fs::write(dir.path().join("main.py"), "import sys, helper\nprint(sys.argv, helper.double(21))\n").unwrap();
+    support::write_script_app(dir.path());
     let run = run_node(&module(), &[(dir.path(), "/app")], &["/app/main.py", "x", "y"], "");
     assert_eq!(run.status, 0, "{run:?}");
     assert_eq!(run.stdout, "['/app/main.py', 'x', 'y'] 42\n", "{run:?}");

@@ -79,3 +79,10 @@ pub fn run_with_stdin(mut command: Command, stdin: &str) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// A two-file app (`main.py` importing `helper.py`) that prints its argv and
+/// 42: the same script every host is asked to run.
+pub fn write_script_app(dir: &Path) {
+    std::fs::write(dir.join("helper.py"), "def double(x):\n    return 2 * x\n").unwrap();
+    std::fs::write(dir.join("main.py"), "import sys, helper\nprint(sys.argv, helper.double(21))\n").unwrap();
+}
