@@ -14,8 +14,8 @@ pub struct CiArgs {
 }
 
 /// Debian packages the tests drive besides the build toolchain: a browser
-/// for the npm bundle's page test and a terminal multiplexer for REPL tests.
-const TEST_PACKAGES: &[(&str, &str)] = &[("chromium", "/usr/bin/chromium"), ("tmux", "/usr/bin/tmux")];
+/// for the npm bundle's page test.
+const TEST_PACKAGES: &[(&str, &str)] = &[("chromium", "/usr/bin/chromium")];
 
 pub fn run(args: &CiArgs) -> Result<()> {
     toolchain::ensure_installed()?;
