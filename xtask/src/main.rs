@@ -27,7 +27,7 @@ struct Cli {
 enum Task {
     /// Download (or reuse) the pinned MicroPython sources, checksum-verified.
     Fetch(fetch::FetchArgs),
-    /// Compile MicroPython and our port to a wasm32-wasi command module.
+    /// Compile MicroPython and our port to wasm32-wasi modules, then post-process them.
     Build(build::BuildArgs),
     /// Fetch, build and package every bundle under dist/ (the main job).
     Dist(package::DistArgs),
