@@ -1,5 +1,5 @@
 // Entry point of the WASI command module:
-//   micropython.wasm [-X heapsize=N] [-c CODE | -m MODULE | FILE | -] [args...]
+//   micropython.wasm [-X heapsize=N] [-X gcthreshold=BYTES] [-c CODE | -m MODULE | FILE | -] [args...]
 //
 // Exit codes follow CPython: 0 on success, 1 for an uncaught exception (its
 // traceback goes to stderr), n for `SystemExit(n)`, 2 for bad usage.
@@ -20,7 +20,7 @@
 
 static void print_usage(const char *prog) {
     mp_printf(&mp_stderr_print,
-        "usage: %s [-X heapsize=N[k|m]] [-c CODE | -m MODULE | FILE | -] [arg ...]\n"
+        "usage: %s [-X heapsize=N[k|m]] [-X gcthreshold=BYTES] [-c CODE | -m MODULE | FILE | -] [arg ...]\n"
         "  -c CODE    run CODE\n"
         "  -m MODULE  run MODULE as __main__\n"
         "  FILE       run the script FILE\n"
@@ -104,6 +104,21 @@ static bool parse_heap_size(const char *value, size_t *heap_size) {
     return true;
 }
 
+// Applies one `-X` option; false if it is unknown or malformed.
+static bool parse_x_option(const char *option, size_t *heap_size, long *gc_threshold) {
+    if (strncmp(option, "heapsize=", 9) == 0) {
+        return parse_heap_size(option + 9, heap_size);
+    }
+    if (strncmp(option, "gcthreshold=", 12) == 0) {
+        char *end;
+        *gc_threshold = strtol(option + 12, &end, 0);
+        return end != option + 12 && *end == '\0' && *gc_threshold >= 0;
+    }
+    // MicroPython's test runners always pass emit=bytecode: accepted, as
+    // bytecode is this port's only emitter.
+    return strcmp(option, "emit=bytecode") == 0;
+}
+
 static void set_sys_argv(int argc, char **argv) {
     mp_obj_list_init(MP_OBJ_TO_PTR(mp_sys_argv), 0);
     for (int i = 0; i < argc; i++) {
@@ -175,17 +190,30 @@ static int run_program(int argc, char **argv, int arg) {
 int main(int argc, char **argv) {
     size_t heap_size = MPWASM_DEFAULT_HEAP_SIZE;
     int arg = 1;
+    long gc_threshold = -1;
     while (arg < argc && strcmp(argv[arg], "-X") == 0) {
-        if (arg + 1 >= argc || strncmp(argv[arg + 1], "heapsize=", 9) != 0
-            || !parse_heap_size(argv[arg + 1] + 9, &heap_size)) {
-            mp_printf(&mp_stderr_print, "%s: -X expects heapsize=N[k|m] (16k to 1024m)\n", argv[0]);
+        if (arg + 1 >= argc || !parse_x_option(argv[arg + 1], &heap_size, &gc_threshold)) {
+            mp_printf(&mp_stderr_print, "%s: -X expects heapsize=N[k|m] (16k to 1024m) or gcthreshold=BYTES\n",
+                argv[0]);
             return EXIT_USAGE;
         }
         arg += 2;
     }
+    // WASI has no working directory: wasi-libc starts every program at "/".
+    // A host that passes PWD (and preopens it) gets relative paths resolved
+    // as in its own shell; if that directory is not reachable, "/" stays.
+    const char *pwd = getenv("PWD");
+    if (pwd != NULL && pwd[0] == '/') {
+        (void)chdir(pwd);
+    }
     if (!mpwasm_runtime_init(heap_size)) {
         mp_printf(&mp_stderr_print, "%s: cannot allocate a %u-byte heap\n", argv[0], (unsigned)heap_size);
         return 1;
+    }
+    if (gc_threshold >= 0) {
+        // As gc.threshold(BYTES) from the first allocation on; 0 or 1
+        // collects before every allocation (the GC torture test).
+        MP_STATE_MEM(gc_alloc_threshold) = (size_t)gc_threshold / MICROPY_BYTES_PER_GC_BLOCK;
     }
     int status = mpwasm_run_atexit(run_program(argc, argv, arg));
     mpwasm_runtime_deinit();

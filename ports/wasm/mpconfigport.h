@@ -72,9 +72,16 @@
 #define MICROPY_HW_BOARD_NAME           "wasm32"
 #define MICROPY_HW_MCU_NAME             "wasi"
 
+// mp_int_t must be pointer-sized: 32 bits on wasm32, 64 bits in the native
+// build of this port that `cargo xtask conformance` uses as its reference.
+#if INTPTR_MAX == INT32_MAX
 #define MP_SSIZE_MAX (0x7fffffff)
-typedef int mp_int_t;           // must be pointer size
-typedef unsigned int mp_uint_t; // must be pointer size
+typedef int mp_int_t;
+typedef unsigned int mp_uint_t;
+#else
+typedef long mp_int_t;
+typedef unsigned long mp_uint_t;
+#endif
 typedef long long mp_off_t;
 
 #define MP_STATE_PORT MP_STATE_VM

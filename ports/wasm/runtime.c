@@ -22,6 +22,14 @@
 #endif
 // Room left on the C stack below the limit for raising RecursionError itself.
 #define MPWASM_C_STACK_MARGIN (32 * 1024)
+// The engine running the module keeps its own stack of wasm frames, which
+// the shadow-stack check cannot see, and a C frame costs more there: up to
+// ~3x its shadow-stack bytes (measured in V8 for re's backtracking and for
+// repr of nested lists). RecursionError must come before that stack runs
+// out (984 KB by default in Node), so Python may use at most this much.
+#ifndef MPWASM_RECURSION_STACK_LIMIT
+#define MPWASM_RECURSION_STACK_LIMIT (256 * 1024)
+#endif
 
 static mp_obj_t pystack_storage[MPWASM_PYSTACK_SIZE / sizeof(mp_obj_t)];
 static char *heap;
@@ -43,7 +51,7 @@ static void mount_host_filesystem(void) {
 
 bool mpwasm_runtime_init(size_t heap_size) {
     mp_stack_ctrl_init();
-    mp_stack_set_limit(MPWASM_C_STACK_SIZE - MPWASM_C_STACK_MARGIN);
+    mp_stack_set_limit(MIN(MPWASM_C_STACK_SIZE - MPWASM_C_STACK_MARGIN, MPWASM_RECURSION_STACK_LIMIT));
     heap = malloc(heap_size);
     if (heap == NULL) {
         return false;

@@ -4,6 +4,7 @@
 mod bench;
 mod build;
 mod ci;
+mod conformance;
 mod fetch;
 mod inspect;
 mod package;
@@ -39,6 +40,8 @@ enum Task {
     Setup,
     /// Measure size, start-up and speed against upstream and native; diff against a baseline.
     Bench(bench::BenchArgs),
+    /// MicroPython's own test suite on the wasm build against a native reference.
+    Conformance(conformance::ConformanceArgs),
     /// Everything CI checks: set-up, then the whole test suite.
     Ci(ci::CiArgs),
 }
@@ -53,5 +56,6 @@ fn main() -> Result<()> {
         Task::Setup => toolchain::setup(),
         Task::Bench(args) => bench::run(&args),
         Task::Ci(args) => ci::run(&args),
+        Task::Conformance(args) => conformance::run(&args),
     }
 }
