@@ -55,6 +55,9 @@
 // Files come from WASI preopened directories through the POSIX VFS.
 #define MICROPY_VFS                     (1)
 #define MICROPY_VFS_POSIX               (1)
+// WASI preview 1 cannot report file-system capacity: no statvfs() at all,
+// rather than one that always fails (VfsPosix would advertise it).
+#define MICROPY_PY_OS_STATVFS           (0)
 #define MICROPY_READER_VFS              (1)
 #define MICROPY_EPOCH_IS_1970           (1)
 #define MICROPY_TIMESTAMP_IMPL          (MICROPY_TIMESTAMP_IMPL_TIME_T)

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/statvfs.h>
 
 #include "py/mphal.h"
 #include "py/mpprint.h"
@@ -119,11 +118,4 @@ uint32_t mp_wasm_random_seed(void) {
     uint32_t seed;
     mp_hal_get_random(sizeof(seed), &seed);
     return seed;
-}
-
-int statvfs(const char *path, struct statvfs *buf) {
-    (void)path;
-    (void)buf;
-    errno = ENOTSUP;
-    return -1;
 }
