@@ -18,14 +18,15 @@ fn run(args: &[&str]) -> Run {
 }
 
 /// Tests of the suite run on every `cargo test`, normally and under GC
-/// torture: the collector's own tests, the ones that fill the heap or
-/// recurse deeply, the ones that need the host's working directory, and a
-/// sample of the core language where C code juggles many objects at once.
+/// torture (a few minutes; the whole suite is the ignored test below): the
+/// collector's own tests, C code that juggles many objects at once (sorting,
+/// containers, calls, generators, json, re), C recursion that must end in
+/// RuntimeError, and the tests that need the host's working directory.
 const ALWAYS_RUN: &str = concat!(
-    "^(basics/(gc|list_|dict_|set_|sort|string_format|fun_|gen_yield|class_|exception|subclass)",
-    "|micropython/(gc|heap|extreme_exc|emg_exc|memstats|stack_use)",
-    "|stress/",
-    "|extmod/(json_|re_|heapq|deflate|vfs_posix)",
+    "^(basics/(gc|sort|list_|dict_|fun_|gen_yield)",
+    "|micropython/(gc|heapalloc_(iter|inst|exc))",
+    "|stress/recursive",
+    "|extmod/(json_|re_|vfs_posix)",
     "|unicode/file",
     "|import/builtin_ext",
     ")"
@@ -40,7 +41,7 @@ fn suite_subset_matches_native_also_under_gc_torture() {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     for run in ["native", "wasm", "native-torture", "wasm-torture"] {
         let passed = report["runs"][run]["passed"].as_u64().unwrap_or(0);
-        assert!(passed > 150, "{run} passed only {passed} tests of the subset:\n{:#}", report["runs"]);
+        assert!(passed > 80, "{run} passed only {passed} tests of the subset:\n{:#}", report["runs"]);
         assert_eq!(report["runs"][run]["traps"], 0, "{run} trapped:\n{:#}", report["tests"]);
     }
 }
