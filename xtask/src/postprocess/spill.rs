@@ -10,8 +10,11 @@
 //! stack (below `__stack_pointer`) with one slot per i32 local, and stores
 //! the new value into the slot after every write to such a local. At any
 //! call — the only place a collection can start — every pointer the caller
-//! holds is therefore also in linear memory between the current stack
-//! pointer and the stack's top, which `gc_collect` scans. Leaf functions are
+//! holds in a local is therefore also in linear memory between the current stack
+//! pointer and the stack's top, which `gc_collect` scans. Values can also wait
+//! on the operand stack while a later call runs (`f(g(), h())` keeps g's
+//! result there during h), so each call returning an i32 also stores its
+//! result in a slot of its own. Leaf functions are
 //! left alone: nothing can collect while they run.
 //!
 //! Frames are popped on every `return` and at the end of the body. A longjmp
@@ -21,10 +24,12 @@
 
 use anyhow::{bail, Result};
 use walrus::ir::{
-    BinaryOp, Binop, Block, Const, GlobalGet, GlobalSet, IfElse, Instr, InstrLocId, InstrSeqId, LegacyCatch, LocalGet,
-    LocalSet, LocalTee, Loop, MemArg, Return, Store, StoreKind, Try, TryTable, Value,
+    BinaryOp, Binop, Block, Call, CallIndirect, Const, GlobalGet, GlobalSet, IfElse, Instr, InstrLocId, InstrSeqId,
+    LegacyCatch, LocalGet, LocalSet, LocalTee, Loop, MemArg, Return, Store, StoreKind, Try, TryTable, Value,
 };
-use walrus::{FunctionKind, GlobalId, GlobalKind, LocalFunction, LocalId, MemoryId, Module, ValType};
+use walrus::{
+    FunctionId, FunctionKind, GlobalId, GlobalKind, LocalFunction, LocalId, MemoryId, Module, TypeId, ValType,
+};
 
 /// What the pass did, for the build log and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +43,16 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
     let Some(memory) = module.memories.iter().next().map(|memory| memory.id()) else {
         bail!("the module has no memory to spill pointers into");
     };
+    // Which calls produce a single i32 (a possible pointer) on the stack.
+    let returns_i32 = |results: &[ValType]| results == [ValType::I32];
+    let i32_functions: std::collections::HashSet<FunctionId> = module
+        .funcs
+        .iter()
+        .filter(|function| returns_i32(module.types.get(function.ty()).results()))
+        .map(|function| function.id())
+        .collect();
+    let i32_types: std::collections::HashSet<TypeId> =
+        module.types.iter().filter(|ty| returns_i32(ty.results())).map(|ty| ty.id()).collect();
     let Module { funcs, locals, .. } = module;
     let mut stats = SpillStats::default();
     for function in funcs.iter_mut() {
@@ -57,16 +72,28 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
                 }
             }
         }
-        if slots.is_empty() {
+        let produces_i32 = |instr: &Instr| match instr {
+            Instr::Call(Call { func }) => i32_functions.contains(func),
+            Instr::CallIndirect(CallIndirect { ty, .. }) => i32_types.contains(ty),
+            _ => false,
+        };
+        let result_sites = sequences
+            .iter()
+            .map(|seq| func.block(*seq).instrs.iter().filter(|(instr, _)| produces_i32(instr)).count())
+            .sum::<usize>();
+        if slots.is_empty() && result_sites == 0 {
             continue;
         }
         let frame = locals.add(ValType::I32);
+        let scratch = locals.add(ValType::I32);
+        let slot_count = slots.len() + result_sites;
         // Keep the shadow stack 16-byte aligned, as clang's frames expect.
-        let frame_size = (slots.len() as i32 * 4 + 15) & !15;
-        let spill = Spill { frame, frame_size, stack_pointer, memory, slots: &slots };
+        let frame_size = (slot_count as i32 * 4 + 15) & !15;
+        let spill = Spill { frame, scratch, frame_size, stack_pointer, memory, slots: &slots };
+        let mut next_result_slot = slots.len();
         for seq in &sequences {
             let instrs = std::mem::take(&mut func.block_mut(*seq).instrs);
-            func.block_mut(*seq).instrs = spill.rewrite(instrs);
+            func.block_mut(*seq).instrs = spill.rewrite(instrs, &produces_i32, &mut next_result_slot);
         }
         let entry = func.entry_block();
         let body = std::mem::take(&mut func.block_mut(entry).instrs);
@@ -75,7 +102,7 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         instrs.extend(spill.epilogue());
         func.block_mut(entry).instrs = instrs;
         stats.functions += 1;
-        stats.slots += slots.len();
+        stats.slots += slot_count;
     }
     Ok(stats)
 }
@@ -140,6 +167,8 @@ fn makes_calls(func: &LocalFunction, sequences: &[InstrSeqId]) -> bool {
 
 struct Spill<'a> {
     frame: LocalId,
+    /// Holds a call's result while it is copied to the frame.
+    scratch: LocalId,
     frame_size: i32,
     stack_pointer: GlobalId,
     memory: MemoryId,
@@ -154,7 +183,12 @@ fn at(instr: Instr) -> (Instr, InstrLocId) {
 
 impl Spill<'_> {
     fn store(&self, local: LocalId, out: &mut Instrs) {
-        let Some(slot) = self.slots.iter().position(|slot| *slot == local) else { return };
+        if let Some(slot) = self.slots.iter().position(|slot| *slot == local) {
+            self.store_in_slot(local, slot, out);
+        }
+    }
+
+    fn store_in_slot(&self, local: LocalId, slot: usize, out: &mut Instrs) {
         out.push(at(Instr::LocalGet(LocalGet { local: self.frame })));
         out.push(at(Instr::LocalGet(LocalGet { local })));
         out.push(at(Instr::Store(Store {
@@ -190,10 +224,17 @@ impl Spill<'_> {
         ]
     }
 
-    fn rewrite(&self, instrs: Instrs) -> Instrs {
+    fn rewrite(&self, instrs: Instrs, produces_i32: &dyn Fn(&Instr) -> bool, next_result_slot: &mut usize) -> Instrs {
         let mut out = Vec::with_capacity(instrs.len());
         for (instr, location) in instrs {
             match instr {
+                ref call if produces_i32(call) => {
+                    // result → scratch → its slot, and back on the stack.
+                    out.push((instr, location));
+                    out.push(at(Instr::LocalTee(LocalTee { local: self.scratch })));
+                    self.store_in_slot(self.scratch, *next_result_slot, &mut out);
+                    *next_result_slot += 1;
+                }
                 Instr::LocalSet(LocalSet { local }) => {
                     out.push((instr, location));
                     self.store(local, &mut out);
@@ -254,8 +295,9 @@ mod tests {
     #[test]
     fn only_functions_that_call_get_frames() {
         let (_, stats) = spilled(MODULE);
-        // `caller` spills $p and $x; `leaf`, `observe` and the getters make no calls.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 2 });
+        // `caller` spills $p, $x and the results of its two calls; `leaf`,
+        // `observe` and the getters make no calls.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 4 });
     }
 
     #[test]
@@ -274,5 +316,27 @@ mod tests {
         assert_eq!(sp.call(&mut store, ()).unwrap(), 4096, "stack restored after a normal return");
         assert_eq!(caller.call(&mut store, 0).unwrap(), -1);
         assert_eq!(sp.call(&mut store, ()).unwrap(), 4096, "stack restored after an early return");
+    }
+
+    #[test]
+    fn a_call_result_waiting_on_the_stack_is_visible_during_the_next_call() {
+        // pair(make(), observe()): make's result sits on the operand stack
+        // while observe runs; its slot is the first after the (no) locals.
+        let (bytes, stats) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (func $make (result i32) (i32.const 1234))
+                (func $observe (result i32) (i32.load (global.get $__stack_pointer)))
+                (func $pair (param i32 i32) (result i32) (local.get 1))
+                (func (export "run") (result i32) (call $pair (call $make) (call $observe))))"#,
+        );
+        assert_eq!(stats, SpillStats { functions: 1, slots: 3 });
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, &bytes).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), 1234, "make's result was in the frame while observe ran");
     }
 }
