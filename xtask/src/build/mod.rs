@@ -2,12 +2,12 @@
 //! modules, through clang driven by `cc`, incrementally, then post-processed
 //! (see `postprocess/`).
 
-mod compile;
-mod frozen;
-mod genhdr;
+pub(crate) mod compile;
+pub(crate) mod frozen;
+pub(crate) mod genhdr;
 mod link;
-mod mpy_cross;
-mod port;
+pub(crate) mod mpy_cross;
+pub(crate) mod port;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -263,7 +263,7 @@ fn wasm_compiler(
 
 /// Build date stamped into the version header: the source tree's own date,
 /// so the same sources always give the same bytes.
-fn source_date_epoch(source_root: &Path) -> u64 {
+pub(crate) fn source_date_epoch(source_root: &Path) -> u64 {
     std::fs::metadata(source_root.join("py/mpconfig.h"))
         .and_then(|meta| meta.modified())
         .ok()
@@ -272,7 +272,7 @@ fn source_date_epoch(source_root: &Path) -> u64 {
 }
 
 /// Names the cache entry of things built from one source tree.
-fn source_key(source: &SourceTree) -> String {
+pub(crate) fn source_key(source: &SourceTree) -> String {
     match &source.origin {
         SourceOrigin::Archive { sha256, .. } => sha256[..16].to_owned(),
         SourceOrigin::LocalDir => {

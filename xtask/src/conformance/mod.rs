@@ -6,7 +6,7 @@
 //! but not in wasm fails the command unless `micropython/conformance-skips.toml`
 //! lists it with a reason. Per-test results go to dist/report/conformance.json.
 
-mod native;
+pub(crate) mod native;
 mod perfbench;
 mod report;
 mod skips;

@@ -3,34 +3,17 @@
 //! set is exactly the wasm build's, so a test that passes here and fails in
 //! wasm points at the wasm build itself (its GC roots, stack, longjmp).
 
-// The build stage's compile engine and generators, included by path because
-// build/ keeps its modules private; they are the same files, not copies.
-#[allow(dead_code)]
-#[path = "../build/compile.rs"]
-mod compile;
-#[allow(dead_code)]
-#[path = "../build/frozen.rs"]
-mod frozen;
-#[allow(dead_code)]
-#[path = "../build/genhdr.rs"]
-mod genhdr;
-#[allow(dead_code)]
-#[path = "../build/mpy_cross.rs"]
-mod mpy_cross;
-#[allow(dead_code)]
-#[path = "../build/port.rs"]
-mod port;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::fetch::{SourceOrigin, SourceTree};
+use crate::build::compile::{Compiler, Mode, Unit};
+use crate::build::port::Port;
+use crate::build::{frozen, genhdr, mpy_cross, source_date_epoch, source_key};
+use crate::fetch::SourceTree;
 use crate::project;
-use compile::{Compiler, Mode, Unit};
-use port::Port;
 
 /// Port files that only make sense in wasm: shadow-stack root scanning and
 /// the setjmp/longjmp runtime (natively, libc's setjmp serves NLR).
@@ -133,29 +116,8 @@ fn native_compiler(source_root: &Path, port: &Port, build_dir: &Path) -> Result<
     Compiler::from_cc(&build)
 }
 
-/// Names the cached builds of one source tree, as the build stage names
-/// mpy-cross's, so both land beside each other.
-fn source_key(source: &SourceTree) -> String {
-    match &source.origin {
-        SourceOrigin::Archive { sha256, .. } => sha256[..16].to_owned(),
-        SourceOrigin::LocalDir => {
-            let digest = Sha256::digest(source.root.to_string_lossy().as_bytes());
-            format!("local-{}", &hex::encode(digest)[..16])
-        }
-    }
-}
-
 /// The port's files live in the checkout: two checkouts on one machine must
 /// not share (and keep rebuilding) one set of objects.
 fn checkout_key() -> String {
     hex::encode(Sha256::digest(project::repo_root().to_string_lossy().as_bytes()))[..8].to_owned()
-}
-
-/// The build date in the version header, the same as the wasm build's.
-fn source_date_epoch(source_root: &Path) -> u64 {
-    std::fs::metadata(source_root.join("py/mpconfig.h"))
-        .and_then(|meta| meta.modified())
-        .ok()
-        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |age| age.as_secs())
 }
