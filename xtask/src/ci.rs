@@ -1,14 +1,25 @@
 //! `cargo xtask ci`: what CI runs. If this passes here, CI is green.
+//!
+//! Two tiers. The quick tier is `cargo test --workspace`: every unit test and
+//! every integration test that builds and runs a real module. The full tier
+//! (MPWASM_FULL=1) adds the slow suites: all nine variant × profile builds,
+//! MicroPython's whole test suite under GC torture with every perf_bench
+//! program in a 1 MiB heap, and the full benchmark. CI runs the full tier
+//! whenever `.ci/full-suite` changes (it names the issues a submission
+//! closes), so each issue gets one full run without every push paying for it.
+
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
 use crate::{project, toolchain};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct CiArgs {
-    /// Also run the slow suites (the whole MicroPython test suite under GC
-    /// torture, the full benchmark). CI runs them when MPWASM_FULL=1.
+    /// Also run the slow suites (all variants and profiles, the whole
+    /// MicroPython test suite under GC torture, the full benchmark).
     #[arg(long, env = "MPWASM_FULL")]
     pub full: bool,
 }
@@ -20,11 +31,33 @@ const TEST_PACKAGES: &[(&str, &str)] = &[("chromium", "/usr/bin/chromium")];
 pub fn run(args: &CiArgs) -> Result<()> {
     toolchain::ensure_installed()?;
     install_test_tools()?;
+    let full_run_marker = full_run_marker()?;
+    let full = args.full || full_run_marker.as_ref().is_some_and(|marker| !marker.exists());
+    eprintln!("running the {} test tier", if full { "full" } else { "quick" });
+
     let sh = Shell::new()?;
     sh.change_dir(project::repo_root());
-    let _full = args.full.then(|| sh.push_env("MPWASM_FULL", "1"));
+    let _full = full.then(|| sh.push_env("MPWASM_FULL", "1"));
     cmd!(sh, "cargo test --workspace --no-fail-fast").run().context("the test suite failed")?;
+
+    if let (true, Some(marker)) = (full, full_run_marker) {
+        std::fs::create_dir_all(marker.parent().expect("the marker lives in a folder"))?;
+        std::fs::write(&marker, b"").with_context(|| format!("recording the full run in {}", marker.display()))?;
+    }
     Ok(())
+}
+
+/// Under CI, the file whose existence says the full tier already passed for
+/// the current contents of `.ci/full-suite`; None outside CI.
+fn full_run_marker() -> Result<Option<PathBuf>> {
+    let in_ci = std::env::var_os("CI").is_some_and(|value| value == "true" || value == "1");
+    if !in_ci {
+        return Ok(None);
+    }
+    let request = project::repo_root().join(".ci/full-suite");
+    let contents = std::fs::read(&request).with_context(|| format!("reading {}", request.display()))?;
+    let digest = hex::encode(Sha256::digest(&contents));
+    Ok(Some(project::cache_root().join("ci").join(format!("full-suite-{}.passed", &digest[..16]))))
 }
 
 fn install_test_tools() -> Result<()> {
