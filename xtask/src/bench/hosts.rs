@@ -8,10 +8,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 
 use super::wasi::WasmtimeHost;
-use crate::fetch::{SourceOrigin, SourceTree};
 use crate::project;
 
 /// One way of running a MicroPython program.
@@ -173,45 +171,12 @@ fn node_host() -> Command {
     command
 }
 
-/// The native build of the same sources and port that conformance builds
-/// (`~/.cache/mpwasm/native/<source>-<checkout>/<variant>/micropython`).
-/// `MPWASM_NATIVE` names another binary. This checkout's build is preferred;
-/// another checkout's build of the same sources is the next best.
-pub fn native_binary(source: &SourceTree, variant: &str) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("MPWASM_NATIVE") {
-        return Some(PathBuf::from(path));
-    }
-    let source_key = match &source.origin {
-        SourceOrigin::Archive { sha256, .. } => sha256[..16].to_owned(),
-        SourceOrigin::LocalDir => {
-            format!("local-{}", &hex::encode(Sha256::digest(source.root.to_string_lossy().as_bytes()))[..16])
-        }
-    };
-    let checkout = &hex::encode(Sha256::digest(project::repo_root().to_string_lossy().as_bytes()))[..8];
-    let root = project::cache_root().join("native");
-    let preferred = root.join(format!("{source_key}-{checkout}"));
-    let mut folders = vec![preferred.clone()];
-    let mut others: Vec<PathBuf> = fs::read_dir(&root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path != &preferred && path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&source_key))
-        })
-        .collect();
-    others.sort();
-    folders.extend(others);
-    let variants = [variant, "standard"];
-    folders
-        .iter()
-        .flat_map(|folder| variants.iter().map(move |variant| folder.join(variant).join("micropython")))
-        .find(|binary| binary.is_file())
-}
-
-/// The Rust bundle's CLI, built with `cargo build --release` in its folder,
-/// if `dist/rust/` holds a crate.
-pub fn rust_cli() -> Result<Option<PathBuf>> {
+/// The Rust bundle's CLI, built in its folder if `dist/rust/` holds a crate:
+/// with the release profile for a full run; `--quick` takes the dev profile
+/// (its dependencies, wasmtime included, are optimised anyway) that
+/// tests/rust_bundle.rs compiles in the same target folder, so CI compiles
+/// wasmtime once.
+pub fn rust_cli(release: bool) -> Result<Option<PathBuf>> {
     let Ok(entries) = fs::read_dir(project::dist_root().join("rust")) else { return Ok(None) };
     for entry in entries.flatten() {
         let dir = entry.path();
@@ -219,32 +184,26 @@ pub fn rust_cli() -> Result<Option<PathBuf>> {
             continue;
         }
         // Outside dist/: `cargo xtask dist` swaps the bundle folder whole.
-        let target = project::repo_root().join("target/bench-rust-cli");
-        let status = Command::new(env!("CARGO"))
-            .current_dir(&dir)
-            .args(["build", "--release", "--quiet", "--bins"])
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .with_context(|| format!("building {}", dir.display()))?;
-        if !status.success() {
-            bail!("`cargo build --release` failed in {}", dir.display());
+        let target = project::cache_root().join("target-bundle");
+        let mut command = Command::new(env!("CARGO"));
+        command.current_dir(&dir).args(["build", "--locked", "--quiet", "--bins"]).env("CARGO_TARGET_DIR", &target);
+        if release {
+            command.arg("--release");
         }
-        let release = target.join("release");
-        let binary = fs::read_dir(&release)?.flatten().map(|e| e.path()).find(|path| is_executable_file(path));
-        return Ok(binary);
+        let status = command.status().with_context(|| format!("building {}", dir.display()))?;
+        if !status.success() {
+            bail!("`cargo build` failed in {}", dir.display());
+        }
+        // The bundle names its CLI after the crate, and the crate's folder too.
+        let name = dir.file_name().expect("a crate folder");
+        let binary = target
+            .join(if release { "release" } else { "debug" })
+            .join(name)
+            .with_extension(std::env::consts::EXE_EXTENSION);
+        if !binary.is_file() {
+            bail!("building {} made no {}", dir.display(), binary.display());
+        }
+        return Ok(Some(binary));
     }
     Ok(None)
-}
-
-#[cfg(unix)]
-fn is_executable_file(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.is_file()
-        && path.extension().is_none()
-        && fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable_file(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "exe")
 }

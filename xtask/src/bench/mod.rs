@@ -25,7 +25,8 @@ use anyhow::{bail, Context, Result};
 use crate::build::{self, BuildArgs, BuildOutput};
 use crate::fetch::{FetchArgs, SourceOrigin};
 use crate::postprocess::{GcStrategy, Profile};
-use crate::{postprocess, project};
+use crate::toolchain::Flavour;
+use crate::{conformance, postprocess, project};
 use hosts::{Host, HostKind};
 use report::{HostInfo, Report, SourcePin, UpstreamSizes};
 
@@ -36,10 +37,12 @@ pub struct BenchArgs {
     /// Variants to measure (repeat the flag for several).
     #[arg(long = "variant", default_value = "standard")]
     pub variants: Vec<String>,
-    /// Profiles to measure (repeat the flag for several).
-    #[arg(long = "profile", value_enum, default_values_t = [Profile::Size, Profile::Speed])]
+    /// Profiles to measure (repeat the flag for several; default: size and
+    /// speed, or size alone with --quick).
+    #[arg(long = "profile", value_enum)]
     pub profiles: Vec<Profile>,
-    /// A short smoke run: three programs, small parameters, few repetitions.
+    /// A short smoke run that still reports every figure: one build, two
+    /// programs with small parameters, few repetitions.
     #[arg(long)]
     pub quick: bool,
     /// An earlier report.json: print a Markdown diff and fail on regressions.
@@ -91,9 +94,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 fn measure(args: &BenchArgs) -> Result<Report> {
     let started = Instant::now();
     let mut missing = Vec::new();
+    let profiles = match (args.profiles.as_slice(), args.quick) {
+        ([], true) => vec![Profile::Size],
+        ([], false) => vec![Profile::Size, Profile::Speed],
+        (given, _) => given.to_vec(),
+    };
     let mut builds: Vec<(String, BuildOutput)> = Vec::new();
     for variant in &args.variants {
-        for profile in &args.profiles {
+        for profile in &profiles {
             let output = build::run(&BuildArgs {
                 fetch: args.fetch.clone(),
                 variant: variant.clone(),
@@ -115,14 +123,11 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         }
     };
 
-    let mut hosts = Vec::new();
-    match hosts::native_binary(&source, &first.variant) {
-        Some(binary) => hosts.push(Host { name: "native".into(), kind: HostKind::Native(binary) }),
-        None => missing.push(
-            "native: no native build of these sources (run the conformance suite once, or set MPWASM_NATIVE); no ratios"
-                .into(),
-        ),
-    }
+    // One native reference for every build: the first variant's, as the
+    // conformance suite builds it (same sources, same port, host compiler).
+    eprintln!("bench: building the native reference");
+    let native = conformance::native::build(&source, &first.variant).context("building the native reference")?;
+    let mut hosts = vec![Host { name: "native".into(), kind: HostKind::Native(native) }];
     let progress = crate::progress::bar(builds.len() as u64 * 2, "compile");
     for (name, build) in &builds {
         for fuel in [false, true] {
@@ -138,7 +143,8 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     if let Some(upstream) = &upstream {
         hosts.push(Host { name: "upstream/node".into(), kind: HostKind::Upstream(upstream.dir.clone()) });
     }
-    match hosts::rust_cli() {
+    eprintln!("bench: building the Rust bundle's CLI");
+    match hosts::rust_cli(!args.quick) {
         Ok(Some(binary)) => {
             for (name, fuel) in [("rust-cli", false), ("rust-cli+fuel", true)] {
                 hosts.push(Host { name: name.into(), kind: HostKind::RustCli { binary: binary.clone(), fuel } });
@@ -153,7 +159,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     } else {
         perf::Plan { n: 1000, m: 1000, heap_bytes: 8 << 20, repetitions: 5, quick: false }
     };
-    let startup_runs = if args.quick { 5 } else { 20 };
+    let startup_runs = if args.quick { 3 } else { 20 };
     let startup = startup::measure(&hosts, startup_runs, scratch.path())?;
     let perf = perf::run(&source.root.join("tests"), &hosts, &plan, scratch.path())?;
 
@@ -189,7 +195,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
                 SourceOrigin::LocalDir => None,
             },
         },
-        toolchain: toolchain(first),
+        toolchain: toolchain(first, args.quick),
         metrics: BTreeMap::new(),
         builds: sizes,
         js_glue,
@@ -239,7 +245,7 @@ fn host_info() -> HostInfo {
     }
 }
 
-fn toolchain(build: &BuildOutput) -> BTreeMap<String, String> {
+fn toolchain(build: &BuildOutput, quick: bool) -> BTreeMap<String, String> {
     let first_line = |program: &str, arg: &str| {
         Command::new(program)
             .arg(arg)
@@ -250,11 +256,19 @@ fn toolchain(build: &BuildOutput) -> BTreeMap<String, String> {
     };
     BTreeMap::from([
         ("clang".into(), build.toolchain.clang_version()),
+        (
+            "c library".into(),
+            match build.toolchain.flavour {
+                Flavour::Debian => "Debian's wasi-libc".into(),
+                Flavour::WasiSdk => format!("wasi-sdk ({})", build.toolchain.sysroot.display()),
+            },
+        ),
         ("binaryen".into(), postprocess::BINARYEN_VERSION.into()),
         ("walrus".into(), postprocess::WALRUS_VERSION.into()),
         ("wasmtime".into(), "48 (in-process, cranelift)".into()),
         ("node".into(), first_line("node", "--version")),
         ("rustc".into(), first_line("rustc", "--version")),
         ("native cc".into(), first_line("cc", "--version")),
+        ("rust-cli".into(), if quick { "dev profile (--quick)" } else { "release profile" }.into()),
     ])
 }

@@ -91,8 +91,10 @@ impl Report {
                 put(format!("{prefix}.brotli"), module.sizes.brotli as f64, "bytes");
                 put(format!("{prefix}.code"), module.sections.code as f64, "bytes");
                 put(format!("{prefix}.data"), module.sections.data as f64, "bytes");
+                put(format!("{prefix}.custom"), module.sections.custom as f64, "bytes");
             }
             put(format!("size.{}.frozen_mpy", build.name), build.frozen.mpy_bytes as f64, "bytes");
+            put(format!("size.{}.frozen_data", build.name), build.frozen.object_data_bytes as f64, "bytes");
         }
         if let Some(glue) = &self.js_glue {
             put("size.npm.js_glue.gzip".into(), glue.total.gzip as f64, "bytes");
@@ -134,37 +136,60 @@ impl Report {
     }
 
     fn summary_section(&self) -> Section {
+        let geo = |host: &str| ratio(self.perf.geomean_ratio.get(host).copied());
+        let startup = |host: &str, mode: &str| ms(self.startup_median(host, mode));
         let mut rows = Vec::new();
         for build in &self.builds {
             let module = build.modules.get("command");
-            let gzip = module.map(|m| kb(m.sizes.gzip)).unwrap_or_default();
-            let geo = |suffix: &str| ratio(self.perf.geomean_ratio.get(&format!("{}/{suffix}", build.name)).copied());
+            let name = &build.name;
             rows.push(vec![
-                format!("ours {}", build.name),
-                gzip,
-                geo("wasmtime"),
-                geo("wasmtime+fuel"),
-                geo("node"),
-                ms(self.startup_median(&format!("{}/wasmtime", build.name), "warm")),
+                format!("ours {name}"),
+                module.map(|m| kb(m.sizes.gzip)).unwrap_or_default(),
+                self.js_glue.as_ref().map(|glue| kb(glue.total.gzip)).unwrap_or_else(|| "–".into()),
+                geo(&format!("{name}/wasmtime")),
+                geo(&format!("{name}/wasmtime+fuel")),
+                geo(&format!("{name}/node")),
+                startup(&format!("{name}/node"), "cold"),
+                startup(&format!("{name}/node"), "warm"),
+                startup(&format!("{name}/wasmtime"), "warm"),
+            ]);
+        }
+        if self.perf.hosts.iter().any(|host| host == "rust-cli") {
+            rows.push(vec![
+                "ours, Rust bundle CLI".into(),
+                "–".into(),
+                "–".into(),
+                geo("rust-cli"),
+                geo("rust-cli+fuel"),
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                startup("rust-cli", "cold"),
             ]);
         }
         if let Some(upstream) = &self.upstream {
             rows.push(vec![
                 format!("upstream {} (npm)", upstream.version),
                 kb(upstream.wasm.gzip),
+                kb(upstream.js_glue.total.gzip),
                 "–".into(),
                 "–".into(),
-                ratio(self.perf.geomean_ratio.get("upstream/node").copied()),
-                ms(self.startup_median("upstream/node", "warm")),
+                geo("upstream/node"),
+                startup("upstream/node", "cold"),
+                startup("upstream/node", "warm"),
+                "–".into(),
             ]);
         }
         rows.push(vec![
             "native".into(),
             "–".into(),
+            "–".into(),
+            "1.00×".into(),
+            "–".into(),
             "1.00×".into(),
             "–".into(),
             "–".into(),
-            ms(self.startup_median("native", "cold")),
+            startup("native", "cold"),
         ]);
         let mut charts = Vec::new();
         let bars: Vec<(String, f64)> =
@@ -179,7 +204,7 @@ impl Report {
         Section {
             title: "Summary".into(),
             text: format!(
-                "Revision {}, MicroPython {}, {} on {} ({} CPUs){}. perf_bench geomeans are over the {} programs every host ran with native's results.",
+                "Revision {}, MicroPython {}, {} on {} ({} CPUs){}. perf_bench geomeans, as a ratio to native in this run, are over the {} programs every host ran with native's results. print(1) medians: under Node a whole process (cold) and a load-and-run in a running one (warm); last column: a load-and-run in-process under wasmtime for our builds, a whole process for the Rust CLI and native.",
                 self.revision,
                 self.source.micropython_version,
                 self.host.cpu,
@@ -189,9 +214,19 @@ impl Report {
                 self.complete_programs(),
             ),
             tables: vec![Table {
-                headers: ["build", ".wasm gzip", "wasmtime", "wasmtime+fuel", "node", "print(1) warm (native: cold)"]
-                    .map(String::from)
-                    .to_vec(),
+                headers: [
+                    "build",
+                    ".wasm gzip",
+                    "JS glue gzip",
+                    "perf × native: wasmtime",
+                    "wasmtime+fuel",
+                    "node",
+                    "print(1) node cold",
+                    "node warm",
+                    "wasmtime / CLI / native",
+                ]
+                .map(String::from)
+                .to_vec(),
                 rows,
             }],
             charts,
@@ -226,6 +261,7 @@ impl Report {
                     bytes(module.sections.data),
                     bytes(module.sections.custom),
                     bytes(build.frozen.mpy_bytes),
+                    bytes(build.frozen.object_data_bytes),
                 ]);
             }
         }
@@ -238,6 +274,7 @@ impl Report {
                 bytes(upstream.wasm.raw),
                 bytes(upstream.wasm.gzip),
                 bytes(upstream.wasm.brotli),
+                blank(),
                 blank(),
                 blank(),
                 blank(),
@@ -259,12 +296,12 @@ impl Report {
         Section {
             title: "Size".into(),
             text: format!(
-                "Modules as shipped (legacy exception handling); sections from the symbol map. Frozen modules: {}.",
+                "Modules as shipped (legacy exception handling); sections from the symbol map. Frozen modules: {}; frozen data is what they add to the data section.",
                 if frozen.is_empty() { "none".to_owned() } else { dedup(frozen).join(", ") }
             ),
             tables: vec![
                 Table {
-                    headers: ["module", "raw", "gzip", "brotli", "code", "data", "custom", "frozen .mpy"]
+                    headers: ["module", "raw", "gzip", "brotli", "code", "data", "custom", "frozen .mpy", "frozen data"]
                         .map(String::from)
                         .to_vec(),
                     rows,
@@ -438,9 +475,9 @@ td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}svg{display:
 </style></head><body>\n<h1>mpwasm benchmark report</h1>\n",
     );
     for section in sections {
-        write!(out, "<h2>{}</h2>\n", escape(&section.title)).expect("writing to a string");
+        writeln!(out, "<h2>{}</h2>", escape(&section.title)).expect("writing to a string");
         if !section.text.is_empty() {
-            write!(out, "<p>{}</p>\n", escape(&section.text)).expect("writing to a string");
+            writeln!(out, "<p>{}</p>", escape(&section.text)).expect("writing to a string");
         }
         for chart in section.charts.iter().filter(|c| !c.bars.is_empty()) {
             out.push_str(&svg_chart(chart));
@@ -482,9 +519,9 @@ fn svg_chart(chart: &Chart) -> String {
     for (i, (label, value)) in chart.bars.iter().enumerate() {
         let y = 24.0 + ROW * i as f64;
         let width = (value / max * WIDTH).max(1.0);
-        write!(
+        writeln!(
             out,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{LABEL}\" y=\"{y}\" width=\"{width:.1}\" height=\"{}\" fill=\"#4a7fb5\"/><text x=\"{}\" y=\"{}\">{value:.2} {}</text>\n",
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{LABEL}\" y=\"{y}\" width=\"{width:.1}\" height=\"{}\" fill=\"#4a7fb5\"/><text x=\"{}\" y=\"{}\">{value:.2} {}</text>",
             LABEL - 6.0,
             y + 14.0,
             escape(label),
@@ -507,7 +544,7 @@ fn bytes(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::build::BuildOutput;
+use crate::build::{genhdr, BuildOutput};
 use crate::postprocess::provenance::Provenance;
 use crate::postprocess::symbols::{FunctionSize, SymbolMap};
 use crate::sizes::Sizes;
@@ -21,6 +21,8 @@ pub struct BuildSizes {
     pub name: String,
     pub variant: String,
     pub profile: String,
+    /// How the collector finds pointers (`spill`, `scan`): it costs code.
+    pub gc: String,
     /// By artifact (`command`, `library`): the legacy form, as shipped to
     /// Node and browsers.
     pub modules: BTreeMap<String, ModuleSizes>,
@@ -51,9 +53,13 @@ pub struct SectionSplit {
 pub struct Frozen {
     /// Frozen modules named in the provenance.
     pub modules: Vec<String>,
-    /// Bytes of their `.mpy` files: the bytecode and constants that end up
-    /// in the data section (frozen_content.c adds qstrs and object headers).
+    /// Bytes of their `.mpy` files: bytecode and constants as mpy-cross
+    /// wrote them.
     pub mpy_bytes: u64,
+    /// Data bytes of the compiled frozen_content.c: what the frozen modules
+    /// add to the module's data section (bytecode, constants, their qstrs
+    /// and object headers).
+    pub object_data_bytes: u64,
 }
 
 /// JavaScript shipped next to a module.
@@ -98,13 +104,36 @@ pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
         );
     }
     let build_dir = build.command_module().parent().context("a module lives in its build folder")?;
+    let frozen_object =
+        build_dir.join("obj").join(genhdr::object_name(&build.source.root, &build_dir.join("frozen_content.c"), "o"));
     Ok(BuildSizes {
         name: name.to_owned(),
         variant: build.variant.clone(),
         profile: build.profile.to_string(),
+        gc: build.gc.to_string(),
         modules,
-        frozen: Frozen { modules: frozen_names, mpy_bytes: tree_bytes(&build_dir.join("frozen_mpy"), "mpy")? },
+        frozen: Frozen {
+            modules: frozen_names,
+            mpy_bytes: tree_bytes(&build_dir.join("frozen_mpy"), "mpy")?,
+            object_data_bytes: object_data_bytes(&frozen_object)?,
+        },
     })
+}
+
+/// Bytes of the data segments of a wasm object file.
+fn object_data_bytes(object: &Path) -> Result<u64> {
+    let bytes = fs::read(object).with_context(|| format!("reading {}", object.display()))?;
+    let mut total = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::DataSection(reader) =
+            payload.with_context(|| format!("parsing {}", object.display()))?
+        {
+            for segment in reader {
+                total += segment.with_context(|| format!("reading {}", object.display()))?.data.len() as u64;
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// The `.js`/`.mjs` files of a package folder, if it exists.
