@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::build::frozen_sizes::FrozenSizes;
 use crate::postprocess::{symbols::SymbolMap, Provenance};
 use crate::sizes::Sizes;
 
@@ -31,6 +32,11 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     }
     for function in symbols.functions.iter().take(args.top) {
         println!("function {}: {} bytes", function.name, function.bytes);
+    }
+    if let Some(frozen) = FrozenSizes::beside(&args.module)? {
+        for line in frozen.lines() {
+            println!("{line}");
+        }
     }
     let module = walrus::Module::from_buffer(&bytes).context("walrus could not read the module")?;
     for import in module.imports.iter() {

@@ -29,7 +29,7 @@ enum Task {
     /// Download (or reuse) the pinned MicroPython sources, checksum-verified.
     Fetch(fetch::FetchArgs),
     /// Compile MicroPython and our port to wasm32-wasi modules, then post-process them.
-    Build(build::BuildArgs),
+    Build(build::BuildCommand),
     /// Fetch, build and package every bundle under dist/ (the main job).
     Dist(package::DistArgs),
     /// Print a built module's provenance, sizes, imports and exports.
@@ -49,7 +49,7 @@ enum Task {
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Fetch(args) => fetch::run(&args).map(|_| ()),
-        Task::Build(args) => build::run(&args).map(|_| ()),
+        Task::Build(args) => build::run_with(&args.build, &args.user).map(|_| ()),
         Task::Dist(args) => package::run_dist(&args),
         Task::Inspect(args) => inspect::run(&args),
         Task::Doctor => toolchain::doctor(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
 
 use super::compile::{Compiler, Mode, Unit};
 
@@ -170,14 +171,22 @@ fn preprocess_qstr_defs(job: &HeaderJob, genhdr: &Path) -> Result<String> {
         + "\n")
 }
 
-/// Name of an artifact for `source`: its path below the MicroPython tree (or
-/// its file name for files outside it) with `/` flattened, so names are
+/// Name of an artifact for `source`: its path below the MicroPython tree,
+/// `port/FILE` for the port's files, `ext-HASH/FILE` for any other file (a
+/// user's C module, generated C; HASH names its folder, so a user's
+/// `main.c` and the port's stay apart), with `/` flattened, so names are
 /// unique and independent of where the tree lives.
 pub fn object_name(source_root: &Path, source: &Path, extension: &str) -> String {
-    let relative = source
-        .strip_prefix(source_root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| PathBuf::from("port").join(source.file_name().expect("sources are files")));
+    let file = source.file_name().expect("sources are files");
+    let relative = source.strip_prefix(source_root).map(Path::to_path_buf).unwrap_or_else(|_| {
+        let folder = source.parent().unwrap_or(Path::new(""));
+        if folder == crate::project::repo_root().join("ports/wasm") {
+            PathBuf::from("port").join(file)
+        } else {
+            let digest = Sha256::digest(folder.to_string_lossy().as_bytes());
+            PathBuf::from(format!("ext-{}", &hex::encode(digest)[..8])).join(file)
+        }
+    });
     let flat = relative.to_string_lossy().replace(['/', '\\'], "__");
     format!("{}.{extension}", flat.trim_end_matches(".c"))
 }

@@ -2,12 +2,16 @@
 //! modules, through clang driven by `cc`, incrementally, then post-processed
 //! (see `postprocess/`).
 
+mod c_modules;
 pub(crate) mod compile;
 pub(crate) mod frozen;
+pub(crate) mod frozen_sizes;
 pub(crate) mod genhdr;
 mod link;
 pub(crate) mod mpy_cross;
 pub(crate) mod port;
+mod user_checks;
+mod user_config;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -22,8 +26,11 @@ use crate::postprocess::provenance::{self, SourceRecord, ToolchainRecord};
 use crate::postprocess::{self, EhForm, GcStrategy, Processed, Profile, Provenance};
 use crate::project;
 use crate::toolchain::{self, Toolchain};
+use c_modules::CModules;
 use compile::{Compiler, Mode, Unit};
+use frozen_sizes::FrozenSizes;
 use port::Port;
+use user_config::{UserConfig, UserFrozen};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BuildArgs {
@@ -40,6 +47,24 @@ pub struct BuildArgs {
     pub gc: GcStrategy,
 }
 
+/// The user's own modules, for the commands that make images for users.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct UserArgs {
+    /// Build configuration (e.g. micropython-wasm.toml) with your own
+    /// frozen Python (`[frozen]`) and C modules (`[c_modules]`).
+    #[arg(long, env = "MPWASM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `cargo xtask build`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BuildCommand {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    #[command(flatten)]
+    pub user: UserArgs,
+}
+
 /// What a build produced.
 #[derive(Debug, Clone)]
 pub struct BuildOutput {
@@ -50,6 +75,9 @@ pub struct BuildOutput {
     pub exnref_modules: BTreeMap<String, PathBuf>,
     /// Per-section and per-function sizes of each artifact.
     pub symbol_maps: BTreeMap<String, PathBuf>,
+    /// Bytes of each frozen module (see `frozen_sizes.rs`), shared by the
+    /// artifacts.
+    pub frozen_sizes: PathBuf,
     pub variant: String,
     pub profile: Profile,
     pub gc: GcStrategy,
@@ -57,16 +85,26 @@ pub struct BuildOutput {
     pub toolchain: Toolchain,
 }
 
+/// Builds the port alone, without a user configuration.
 pub fn run(args: &BuildArgs) -> Result<BuildOutput> {
+    run_with(args, &UserArgs::default())
+}
+
+pub fn run_with(args: &BuildArgs, user: &UserArgs) -> Result<BuildOutput> {
     let started = Instant::now();
+    // Read first: a mistake in the user's file should not wait for a fetch.
+    let config = user.config.as_deref().map(UserConfig::load).transpose()?;
     toolchain::ensure_installed()?;
     let toolchain = Toolchain::detect()?;
     let source = fetch::run(&args.fetch)?;
     let port = Port::load(&project::repo_root().join("ports/wasm"), &args.variant)?;
-    let settings = Settings { profile: args.profile, gc: args.gc };
+    let settings = Settings { profile: args.profile, gc: args.gc, config_key: config.as_ref().map(UserConfig::key) };
     let build_dir = project::build_root().join(settings.folder_name(&port.variant));
-    let processed = build_modules(&source, &port, &toolchain, &settings, &build_dir)
-        .with_context(|| format!("building the {} variant ({} profile)", port.variant, settings.profile))?;
+    let processed =
+        build_modules(&source, &port, &toolchain, &settings, &build_dir, config.as_ref()).with_context(|| {
+            let with = config.as_ref().map(|config| format!(" with {}", config.path.display())).unwrap_or_default();
+            format!("building the {} variant ({} profile){with}", port.variant, settings.profile)
+        })?;
     for module in processed.values() {
         eprintln!("built {}", module.legacy.display());
     }
@@ -74,32 +112,45 @@ pub fn run(args: &BuildArgs) -> Result<BuildOutput> {
     let pick = |field: fn(&Processed) -> &PathBuf| -> BTreeMap<String, PathBuf> {
         processed.iter().map(|(name, outputs)| (name.clone(), field(outputs).clone())).collect()
     };
-    Ok(BuildOutput {
+    let output = BuildOutput {
         modules: pick(|p| &p.legacy),
         exnref_modules: pick(|p| &p.exnref),
         symbol_maps: pick(|p| &p.symbols),
+        frozen_sizes: build_dir.join(frozen_sizes::FILE_NAME),
         variant: port.variant,
         profile: settings.profile,
         gc: settings.gc,
         source,
         toolchain,
-    })
+    };
+    if config.is_some() {
+        for line in FrozenSizes::read(&output.frozen_sizes)?.lines() {
+            eprintln!("{line}");
+        }
+    }
+    Ok(output)
 }
 
 /// Choices that change the compiled bytes, beyond the variant.
 struct Settings {
     profile: Profile,
     gc: GcStrategy,
+    /// `UserConfig::key` of the user's build configuration, if any.
+    config_key: Option<String>,
 }
 
 impl Settings {
     /// Each configuration builds in a folder of its own, so switching back
     /// and forth stays incremental.
     fn folder_name(&self, variant: &str) -> String {
-        match self.gc {
-            GcStrategy::Spill => format!("{variant}-{}", self.profile),
-            GcStrategy::Scan => format!("{variant}-{}-gc-scan", self.profile),
+        let mut name = format!("{variant}-{}", self.profile);
+        if self.gc == GcStrategy::Scan {
+            name.push_str("-gc-scan");
         }
+        if let Some(key) = &self.config_key {
+            name.push_str(&format!("-user-{key}"));
+        }
+        name
     }
 }
 
@@ -116,17 +167,46 @@ fn build_modules(
     toolchain: &Toolchain,
     settings: &Settings,
     build_dir: &Path,
+    config: Option<&UserConfig>,
 ) -> Result<BTreeMap<String, Processed>> {
     let source_root = &source.root;
     let source_date_epoch = source_date_epoch(source_root);
-    let compiler = wasm_compiler(toolchain, source_root, port, settings.profile, build_dir)?;
+    let c_modules = match config {
+        Some(config) => CModules::find(&config.c_module_dirs)?,
+        None => CModules::default(),
+    };
+    let compiler = wasm_compiler(toolchain, source_root, port, settings.profile, build_dir, &c_modules.dirs)?;
 
     let mut sources = port.micropython_sources(source_root)?;
     sources.extend(port.port_sources());
+    sources.extend(c_modules.sources.iter().cloned());
     let mut scanned: Vec<PathBuf> = sources.iter().filter(|path| !mpy_cross::is_nlr(path)).cloned().collect();
     scanned.extend(port.all_port_sources());
     scanned.sort();
     scanned.dedup();
+
+    // The frozen files are listed and compiled once before the long header
+    // and C work, so a mistake in the user's Python fails within seconds.
+    std::fs::create_dir_all(build_dir).with_context(|| format!("creating {}", build_dir.display()))?;
+    let mpy_cross_dir = project::cache_root().join("mpy-cross").join(source_key(source));
+    let mpy_cross = mpy_cross::ensure(source_root, &mpy_cross_dir, source_date_epoch).context("building mpy-cross")?;
+    let user_manifest = match config.and_then(|config| config.frozen.as_ref()) {
+        Some(UserFrozen::Manifest(manifest)) => Some(manifest.clone()),
+        Some(UserFrozen::Listed { modules, packages, opt }) => {
+            Some(frozen::listed_manifest(modules, packages, *opt, build_dir)?)
+        }
+        None => None,
+    };
+    let freeze_job = frozen::FreezeJob {
+        source_root,
+        port_dir: &port.dir,
+        build_dir,
+        manifest: &port.frozen_manifest(),
+        mpy_cross: &mpy_cross,
+    };
+    let frozen_files = frozen::list(&freeze_job, user_manifest.as_deref())?;
+    user_checks::check_syntax(&mpy_cross, &frozen_files, build_dir)?;
+
     genhdr::generate(&genhdr::HeaderJob {
         source_root,
         build_dir,
@@ -135,21 +215,20 @@ fn build_modules(
         extra_qstr_defs: &[port.dir.join("qstrdefsport.h")],
         source_date_epoch,
     })?;
+    if config.is_some() {
+        let preprocessed = build_dir.join("qstr.i.last");
+        let text = std::fs::read(&preprocessed).with_context(|| format!("reading {}", preprocessed.display()))?;
+        let registered = user_checks::registered_modules(&String::from_utf8_lossy(&text));
+        user_checks::check_names(&frozen_files, &registered, &c_modules.sources)?;
+    }
 
-    let mpy_cross_dir = project::cache_root().join("mpy-cross").join(source_key(source));
-    let mpy_cross = mpy_cross::ensure(source_root, &mpy_cross_dir, source_date_epoch).context("building mpy-cross")?;
-    let frozen = frozen::freeze(&frozen::FreezeJob {
-        source_root,
-        port_dir: &port.dir,
-        build_dir,
-        manifest: &port.frozen_manifest(),
-        mpy_cross: &mpy_cross,
-    })?;
-    sources.push(frozen);
+    let frozen_c = frozen::freeze_with(&freeze_job, user_manifest.as_deref())?;
+    sources.push(frozen_c.clone());
 
     let object_dir = build_dir.join("obj");
     let shared = units_for(&sources, source_root, &object_dir);
     let mut stats = compiler.run(Mode::Object, &shared, &[], "compile")?;
+    write_frozen_sizes(&frozen_files, build_dir, &frozen_c, &shared)?;
 
     let mut modules = BTreeMap::new();
     for (name, artifact) in &port.artifacts {
@@ -210,6 +289,15 @@ fn provenance_of(
     })
 }
 
+/// Attributes the compiled frozen data to its modules (`frozen-sizes.json`).
+fn write_frozen_sizes(files: &[frozen::FrozenFile], build_dir: &Path, frozen_c: &Path, units: &[Unit]) -> Result<()> {
+    let object = &units.iter().find(|unit| unit.source == frozen_c).expect("frozen_content.c is compiled").output;
+    let source = std::fs::read_to_string(frozen_c).with_context(|| format!("reading {}", frozen_c.display()))?;
+    let object = std::fs::read(object).with_context(|| format!("reading {}", object.display()))?;
+    FrozenSizes::measure(files, build_dir, &source, &object)?.write(build_dir)?;
+    Ok(())
+}
+
 fn units_for(sources: &[PathBuf], source_root: &Path, object_dir: &Path) -> Vec<Unit> {
     sources
         .iter()
@@ -229,6 +317,7 @@ fn wasm_compiler(
     port: &Port,
     profile: Profile,
     build_dir: &Path,
+    c_module_dirs: &[PathBuf],
 ) -> Result<Compiler> {
     let mut build = cc::Build::new();
     build
@@ -258,6 +347,12 @@ fn wasm_compiler(
         .flag("-wasm-enable-sjlj")
         .flag(format!("-ffile-prefix-map={}=/micropython", source_root.display()))
         .flag(format!("-ffile-prefix-map={}=/mpwasm", project::repo_root().display()));
+    // The user's module folders are on the include path, as USER_C_MODULES
+    // puts them, and named by folder so their location leaves no trace.
+    for dir in c_module_dirs {
+        let name = dir.file_name().map_or_else(|| "module".into(), |name| name.to_string_lossy());
+        build.include(dir).flag(format!("-ffile-prefix-map={}=/c_modules/{name}", dir.display()));
+    }
     Compiler::from_cc(&build)
 }
 

@@ -11,17 +11,19 @@ mod wasi;
 
 use anyhow::Result;
 
-use crate::build::{self, BuildArgs};
+use crate::build::{self, BuildArgs, UserArgs};
 use crate::project;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DistArgs {
     #[command(flatten)]
     pub build: BuildArgs,
+    #[command(flatten)]
+    pub user: UserArgs,
 }
 
 pub fn run_dist(args: &DistArgs) -> Result<()> {
-    let output = build::run(&args.build)?;
+    let output = build::run_with(&args.build, &args.user)?;
     let dist = project::dist_root();
     let wasi_dir = wasi::write_bundle(&output, &dist)?;
     println!("{}", wasi_dir.display());
