@@ -1,11 +1,6 @@
 // Exported API of the library ("reactor") module, used by the Rust and npm
-// bundles to keep one interpreter alive across many runs.
-//
-// Calling convention: the host copies source text into memory it got from
-// mpwasm_alloc(), calls mpwasm_exec(), and frees it. Output goes to WASI
-// stdout/stderr as in the command module. After a failed run,
-// mpwasm_error_json() describes the exception as
-// {"type": ..., "message": ..., "traceback": ...}.
+// bundles to keep one interpreter alive across many runs. The contract is
+// declared, with its calling convention, in mpwasm_api.h.
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +10,10 @@
 #include "py/repl.h"
 #include "py/stackctrl.h"
 
+#include "mpwasm_api.h"
 #include "runtime.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
-
-// Flags of mpwasm_exec.
-#define MPWASM_EXEC_SINGLE (1) // REPL-style: echo the value of expressions
-#define MPWASM_EXEC_QUIET (2)  // do not print the traceback to stderr
 
 // The last error as JSON, in malloc'd memory: the GC does not scan statics,
 // so a buffer on its heap could be freed while we still point at it.
@@ -135,8 +127,6 @@ static void record_error(void) {
     }
 }
 
-// Runs `len` bytes of source at `code`. Returns 0, 1 for an uncaught
-// exception, 0x100|n for SystemExit(n), or -1 if mpwasm_init was not called.
 EXPORT(mpwasm_exec)
 int mpwasm_exec(const char *code, uint32_t len, uint32_t flags) {
     if (!initialised) {
@@ -154,7 +144,6 @@ int mpwasm_exec(const char *code, uint32_t len, uint32_t flags) {
     return status;
 }
 
-// 1 if `code` is an incomplete statement that a REPL should keep reading.
 EXPORT(mpwasm_needs_more_input)
 int mpwasm_needs_more_input(const char *code, uint32_t len) {
     vstr_t text;

@@ -9,9 +9,8 @@
 #include "py/obj.h"
 #include "py/parse.h"
 
-// Bit set in a status to say "stop now" (SystemExit), as opposed to an error
-// that a REPL reports and survives. The low 8 bits are the exit code.
-#define MPWASM_FORCED_EXIT (0x100)
+// MPWASM_FORCED_EXIT is part of the library module's API.
+#include "mpwasm_api.h"
 
 #ifndef MPWASM_DEFAULT_HEAP_SIZE
 #define MPWASM_DEFAULT_HEAP_SIZE (8 * 1024 * 1024)

@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 
 /// Debian packages that provide the wasm toolchain; `cargo xtask setup`
 /// installs exactly these.
-pub const APT_PACKAGES: &[&str] = &["clang-19", "lld-19", "libclang-rt-19-dev-wasm32", "wasi-libc"];
+pub const APT_PACKAGES: &[&str] = &["clang-19", "lld-19", "libclang-rt-19-dev-wasm32", "wasi-libc", "libclang1-19"];
 
 /// The one command that installs everything the build needs on Debian.
 pub fn install_hint() -> String {
@@ -115,6 +115,11 @@ fn debian_requirements() -> Vec<Requirement> {
             what: "wasi-libc (/usr/lib/wasm32-wasi/libc.a)",
             found: existing("/usr/lib/wasm32-wasi/libc.a"),
             fix: apt("wasi-libc"),
+        },
+        Requirement {
+            what: "libclang 19, for bindgen (/usr/lib/llvm-19/lib/libclang-19.so.1)",
+            found: existing("/usr/lib/llvm-19/lib/libclang-19.so.1"),
+            fix: apt("libclang1-19"),
         },
         host_python(),
     ]
