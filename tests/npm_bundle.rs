@@ -95,6 +95,11 @@ fn worker_runner_in_node() {
 }
 
 #[test]
+fn hostile_code_in_node() {
+    node_tests(&["hostile.test.js"]);
+}
+
+#[test]
 fn npx_runs_the_bin() {
     node_tests(&["cli.test.js"]);
 }

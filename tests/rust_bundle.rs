@@ -103,14 +103,39 @@ fn run_wasi(options: &[&str], args: &[&str]) -> Run {
     }
 }
 
+/// How long the crate's session fuzzer runs: `MPWASM_FUZZ_SECS`, else 20 s
+/// (two minutes in the full tier).
+fn fuzz_seconds() -> String {
+    let full = std::env::var_os("MPWASM_FULL").is_some_and(|value| !value.is_empty() && value != "0");
+    std::env::var("MPWASM_FUZZ_SECS").unwrap_or_else(|_| if full { "120" } else { "20" }.to_owned())
+}
+
 #[test]
 fn bundle_crate_passes_its_own_tests_outside_the_repo() {
-    let output = cargo(&["test", "--locked"]);
+    // The fuzzer mutates MicroPython's own tests beside its built-in seeds.
+    let source = String::from_utf8(support::xtask(&["fetch"]).stdout).unwrap();
+    let corpus = Path::new(source.trim()).join("tests/basics");
+    let load_report = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rust-bundle-load.jsonl");
+    let _ = fs::remove_file(&load_report);
+    let output = Command::new(env!("CARGO"))
+        .current_dir(copied_crate())
+        .args(["test", "--locked"])
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("MICROPYTHON_WASM_FUZZ_CORPUS", &corpus)
+        .env("MICROPYTHON_WASM_FUZZ_SECS", fuzz_seconds())
+        .env("MICROPYTHON_WASM_LOAD_REPORT", &load_report)
+        .output()
+        .expect("cargo runs");
     let log = String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout);
-    for suite in ["api", "limits", "cache", "cli", "repl", "examples"] {
+    assert!(output.status.success(), "the copied crate's tests failed:\n{log}");
+    for suite in ["api", "limits", "cache", "cli", "repl", "examples", "hostile", "hostile_cli", "load", "fuzz"] {
         assert!(log.contains(&format!("Running tests/{suite}.rs")), "suite {suite} did not run:\n{log}");
     }
     assert!(!log.contains(" 0 passed; 0 failed"), "a suite ran no test:\n{log}");
+    // The load figures, for the log (and whoever collects it).
+    let figures = fs::read_to_string(&load_report).expect("the load tests write their figures");
+    assert_eq!(figures.lines().count(), 2, "{figures}");
+    eprint!("{figures}");
 }
 
 #[test]

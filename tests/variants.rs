@@ -10,11 +10,14 @@ use std::sync::{Mutex, OnceLock};
 use support::{run_node, xtask_command};
 
 /// One build folder shared by the tests of this file, so a configuration
-/// two tests need is built once; the lock keeps builds from overlapping.
+/// two tests need is built once; the lock keeps builds from overlapping. It
+/// lives in the cache outside the clone, so that the nine configurations of
+/// the full tier build incrementally from one CI run to the next (the
+/// reproducibility test below still builds from nothing).
 fn shared_build(variant: &str, profile: &str) -> PathBuf {
-    static FOLDER: OnceLock<Mutex<tempfile::TempDir>> = OnceLock::new();
-    let folder = FOLDER.get_or_init(|| Mutex::new(tempfile::tempdir().unwrap())).lock().unwrap();
-    build(folder.path(), variant, profile)
+    static FOLDER: OnceLock<Mutex<PathBuf>> = OnceLock::new();
+    let folder = FOLDER.get_or_init(|| Mutex::new(support::cache_dir().join("test-builds/variants"))).lock().unwrap();
+    build(&folder, variant, profile)
 }
 
 /// Every profile of every variant with MPWASM_FULL=1 (CI's full run); the

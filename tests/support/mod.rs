@@ -25,6 +25,17 @@ pub fn xtask(args: &[&str]) -> Output {
     output
 }
 
+/// The cache xtask uses (`MPWASM_CACHE_DIR`, else `~/.cache/mpwasm`).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("MPWASM_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
+    base.join("mpwasm")
+}
+
 pub fn xtask_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO"));
     command.current_dir(repo_root()).args(["run", "--quiet", "--package", "xtask", "--"]).args(args);

@@ -30,8 +30,10 @@ pub fn cache_root() -> PathBuf {
 }
 
 /// Generated bundles (`dist/wasi`, `dist/npm`, ...). Never committed.
+/// `MPWASM_DIST_DIR` puts them elsewhere (the tests of a failing `dist`
+/// use a folder of their own rather than the checkout's).
 pub fn dist_root() -> PathBuf {
-    repo_root().join("dist")
+    std::env::var_os("MPWASM_DIST_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("dist"))
 }
 
 /// Intermediate build products of this checkout (objects, generated headers).

@@ -8,6 +8,8 @@ mod extract;
 mod local;
 mod pin;
 #[cfg(test)]
+mod pin_fuzz;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testutil;

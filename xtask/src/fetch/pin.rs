@@ -41,7 +41,15 @@ impl SourcePin {
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading the source pin {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("invalid source pin {}", path.display()))
+        Self::parse(&text).map_err(|err| {
+            // file:line:column, as compilers print it, so editors can jump there.
+            let span = err.downcast_ref::<toml::de::Error>().and_then(toml::de::Error::span);
+            let place = match span.map(|span| line_column(&text, span.start)) {
+                Some((line, column)) => format!("{}:{line}:{column}", path.display()),
+                None => path.display().to_string(),
+            };
+            err.context(format!("invalid source pin {place}"))
+        })
     }
 
     pub fn parse(text: &str) -> Result<Self> {
@@ -73,6 +81,13 @@ impl SourcePin {
         }
         Ok(())
     }
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -134,7 +149,8 @@ top_dir = "micropython-1.26.1"
         let path = dir.path().join("pin.toml");
         std::fs::write(&path, GOOD.replace("name =", "nick =")).unwrap();
         let message = format!("{:#}", SourcePin::load(&path).unwrap_err());
-        assert!(message.contains(&path.display().to_string()), "{message}");
+        // `nick` is on line 5 of GOOD.
+        assert!(message.contains(&format!("{}:5:1", path.display())), "{message}");
         assert!(message.contains("nick"), "{message}");
     }
 

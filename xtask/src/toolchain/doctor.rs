@@ -39,7 +39,8 @@ pub fn ensure_installed() -> Result<()> {
         return Ok(());
     }
     if std::env::var_os("WASI_SDK_PATH").is_some() {
-        bail!("WASI_SDK_PATH is set but incomplete; run `cargo xtask doctor` to see what is missing");
+        // Names each missing piece and its fix; apt-get cannot help here.
+        return Toolchain::detect().map(drop);
     }
     let is_root = std::process::Command::new("id")
         .arg("-u")

@@ -49,6 +49,10 @@ const SOURCES: &[(&str, &str)] = &[
     ("tests/cli.rs", include_str!("template/tests/cli.rs")),
     ("tests/repl.rs", include_str!("template/tests/repl.rs")),
     ("tests/examples.rs", include_str!("template/tests/examples.rs")),
+    ("tests/hostile.rs", include_str!("template/tests/hostile.rs")),
+    ("tests/hostile_cli.rs", include_str!("template/tests/hostile_cli.rs")),
+    ("tests/load.rs", include_str!("template/tests/load.rs")),
+    ("tests/fuzz.rs", include_str!("template/tests/fuzz.rs")),
 ];
 
 /// The embedded modules: (build artifact, file under `wasm/`, constant prefix in `src/embedded.rs`).

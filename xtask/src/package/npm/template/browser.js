@@ -2,7 +2,7 @@
 // beside this file with streaming compilation.
 import { moduleLoader, instantiate, workerRunner } from "./core.js";
 
-export { PythonError, PythonTimeoutError } from "./core.js";
+export { PythonError, PythonOutputLimitError, PythonTimeoutError } from "./core.js";
 
 async function compileUrl(url) {
   const response = await fetch(url);

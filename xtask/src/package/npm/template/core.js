@@ -39,6 +39,17 @@ export class PythonTimeoutError extends Error {
   }
 }
 
+// A run wrote more than `maxOutput` bytes to one stream. The run is stopped
+// mid-instruction, so the interpreter that ran it is not used again.
+export class PythonOutputLimitError extends Error {
+  constructor(stream, limit) {
+    super(`Python wrote more than ${limit} bytes to ${stream}; its interpreter was stopped`);
+    this.name = "PythonOutputLimitError";
+    this.stream = stream;
+    this.limit = limit;
+  }
+}
+
 const describe = (error) =>
   !(error instanceof Error) ? String(error) : error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
 
@@ -60,12 +71,22 @@ function textSink(write, linebuffer) {
   };
 }
 
-function byteSink(write, linebuffer) {
+// Decodes bytes for a text sink. With a `limit`, a run (from one `reset` to
+// the next) that writes more passes on the bytes up to it, then throws
+// PythonOutputLimitError out of the WASI call, which unwinds the module.
+function byteSink(write, linebuffer, stream, limit = Infinity) {
   const decoder = new TextDecoder();
   const sink = textSink(write, linebuffer);
+  let written = 0;
   return {
-    push: (bytes) => sink.push(decoder.decode(bytes, { stream: true })),
+    push(bytes) {
+      const room = limit - written;
+      written += bytes.length;
+      sink.push(decoder.decode(bytes.length > room ? bytes.subarray(0, room) : bytes, { stream: true }));
+      if (written > limit) throw new PythonOutputLimitError(stream, limit);
+    },
     flush: () => (sink.push(decoder.decode()), sink.flush()),
+    reset: () => void (written = 0),
   };
 }
 
@@ -199,9 +220,9 @@ const defaultWriter = (log) => (text) => log(text);
 
 // Instantiates a compiled module into a running interpreter.
 export async function instantiate(module, options = {}) {
-  const { heapsize = 0, linebuffer = true, stdin } = options;
-  const stdout = byteSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true);
-  const stderr = byteSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true);
+  const { heapsize = 0, linebuffer = true, stdin, maxOutput } = options;
+  const stdout = byteSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true, "stdout", maxOutput);
+  const stderr = byteSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true, "stderr", maxOutput);
   const functions = new Map();
   let exports;
   let pending;
@@ -269,11 +290,14 @@ export async function instantiate(module, options = {}) {
     runPython(code, { repl = false } = {}) {
       enter();
       let status;
+      stdout.reset();
+      stderr.reset();
       try {
         status = withText(code, (ptr, len) => exports.mpwasm_exec(ptr, len, EXEC_QUIET | (repl ? EXEC_SINGLE : 0)));
       } catch (error) {
         // A trap (e.g. stack exhaustion in C) leaves the VM in an unknown state.
         crash = error;
+        if (error instanceof PythonOutputLimitError) throw error;
         throw new Error(`MicroPython crashed: ${error.message}`, { cause: error });
       } finally {
         busy = false;
@@ -332,10 +356,16 @@ export function moduleLoader(defaultUrl, compileUrl) {
 const errorDetail = (error) =>
   error instanceof PythonError
     ? { python: { type: error.type, message: error.value, traceback: error.traceback }, exitCode: error.exitCode }
-    : { crash: describe(error) };
+    : error instanceof PythonOutputLimitError
+      ? { crash: describe(error), outputLimit: { stream: error.stream, limit: error.limit } }
+      : { crash: describe(error) };
 
 const rebuild = (error) =>
-  error.python ? new PythonError(error.python, error.exitCode) : new Error(`MicroPython worker: ${error.crash}`);
+  error.python
+    ? new PythonError(error.python, error.exitCode)
+    : error.outputLimit
+      ? new PythonOutputLimitError(error.outputLimit.stream, error.outputLimit.limit)
+      : new Error(`MicroPython worker: ${error.crash}`);
 
 // Layout of the SharedArrayBuffer that carries host call results to the
 // worker: Int32 [state, failed, chunk length, last chunk], then the bytes.
@@ -377,7 +407,13 @@ export function serveWorker(port) {
       }
       const write = (fd) => (text) => post({ t: "out", fd, text });
       try {
-        api = await instantiate(message.module, { heapsize: message.heapsize, stdout: write(1), stderr: write(2), linebuffer: false });
+        api = await instantiate(message.module, {
+          heapsize: message.heapsize,
+          maxOutput: message.maxOutput,
+          stdout: write(1),
+          stderr: write(2),
+          linebuffer: false,
+        });
         post({ t: "ready" });
       } catch (error) {
         post({ t: "failed", error: errorDetail(error) });
@@ -417,7 +453,7 @@ function concat(parts) {
 export function workerRunner(spawn, load) {
   return async (options = {}) => {
     const module = await load(options);
-    const { timeout: defaultTimeout, heapsize, linebuffer = true } = options;
+    const { timeout: defaultTimeout, heapsize, maxOutput, linebuffer = true } = options;
     const stdout = textSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true);
     const stderr = textSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true);
     const functions = new Map();
@@ -487,7 +523,7 @@ export function workerRunner(spawn, load) {
       const onError = (error) => stop(new Error(`the MicroPython worker failed: ${describe(error)}`, { cause: error }));
       ready = new Promise((resolve, reject) => (current = { resolve, reject }));
       worker = spawn(onMessage, onError);
-      worker.post({ t: "init", module, shared, heapsize });
+      worker.post({ t: "init", module, shared, heapsize, maxOutput });
       for (const name of functions.keys()) worker.post({ t: "register", name });
       return ready;
     }

@@ -19,6 +19,12 @@ export interface OutputOptions {
   stderr?: (text: string) => void;
   /** Deliver output whole lines at a time (default true). */
   linebuffer?: boolean;
+  /**
+   * Bytes each of stdout and stderr may receive per call (default: no cap).
+   * A call that writes more delivers the output up to the cap, then stops
+   * with PythonOutputLimitError; the interpreter is not used again.
+   */
+  maxOutput?: number;
 }
 
 export interface LoadOptions extends ModuleSource, OutputOptions {
@@ -105,6 +111,20 @@ export class PythonError extends Error {
   traceback: string;
   /** Set for SystemExit: the exit status it asked for. */
   exitCode?: number;
+}
+
+/**
+ * A call that wrote more than `maxOutput` bytes to one stream. An in-thread
+ * interpreter refuses further calls (load a new one); a Worker's next call
+ * starts a fresh interpreter.
+ */
+export class PythonOutputLimitError extends Error {
+  constructor(stream: "stdout" | "stderr", limit: number);
+  name: "PythonOutputLimitError";
+  /** The stream that went over. */
+  stream: "stdout" | "stderr";
+  /** The cap in bytes. */
+  limit: number;
 }
 
 /** A worker call that ran past its timeout. */

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import { moduleLoader, instantiate, workerRunner } from "./core.js";
 
-export { PythonError, PythonTimeoutError } from "./core.js";
+export { PythonError, PythonOutputLimitError, PythonTimeoutError } from "./core.js";
 
 // A string is a URL if it has a scheme (two letters or more, so that
 // Windows drive letters stay paths), else a file path.

@@ -44,6 +44,31 @@ impl EngineKind {
     }
 }
 
+/// The deepest the guest's WebAssembly frames may go. MicroPython stops
+/// recursion in C (repr or json of nested data, re's backtracking, the
+/// parser) by measuring its shadow stack in linear memory, which Cranelift's
+/// native frames outgrow about eightfold: with wasmtime's 512 KiB default
+/// that recursion trapped ("call stack exhausted") instead of raising
+/// `RuntimeError: maximum recursion depth exceeded`.
+const WASM_STACK: usize = 4 << 20;
+/// The native stack guest code runs on: its frames, plus room for the host
+/// calls (WASI, host functions) made at the deepest point.
+const GUEST_THREAD_STACK: usize = WASM_STACK + (2 << 20);
+
+/// Runs `call` on a thread of its own whose stack fits [`WASM_STACK`]: the
+/// caller's thread may have less (2 MiB for spawned Rust threads), and
+/// overflowing it would abort the process rather than trap the guest.
+pub(crate) fn on_guest_stack<R: Send>(call: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("micropython-wasm-guest".into())
+            .stack_size(GUEST_THREAD_STACK)
+            .spawn_scoped(scope, call)
+            .expect("spawning a thread for the guest");
+        thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 static ENGINES: [OnceLock<Engine>; 4] = [const { OnceLock::new() }; 4];
 
 pub(crate) fn engine(kind: EngineKind) -> Result<&'static Engine, Error> {
@@ -52,7 +77,13 @@ pub(crate) fn engine(kind: EngineKind) -> Result<&'static Engine, Error> {
         return Ok(engine);
     }
     let mut config = Config::new();
-    config.wasm_exceptions(true).consume_fuel(kind.fuel).epoch_interruption(kind.epochs);
+    config
+        .wasm_exceptions(true)
+        .consume_fuel(kind.fuel)
+        .epoch_interruption(kind.epochs)
+        .max_wasm_stack(WASM_STACK)
+        // Checked against max_wasm_stack even though nothing here is async.
+        .async_stack_size(WASM_STACK);
     let engine = Engine::new(&config)?;
     Ok(slot.get_or_init(|| engine))
 }

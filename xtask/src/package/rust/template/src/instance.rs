@@ -147,10 +147,10 @@ impl Guest {
     /// Runs `call` with the sandbox's limits armed: `fuel` (when metering is
     /// on; `None` means unmetered) and the timeout. A trap becomes the
     /// matching [`Error`], carrying what was printed.
-    pub(crate) fn metered<R>(
+    pub(crate) fn metered<R: Send>(
         &mut self,
         fuel: Option<u64>,
-        call: impl FnOnce(&mut Store<State>) -> wasmtime::Result<R>,
+        call: impl FnOnce(&mut Store<State>) -> wasmtime::Result<R> + Send,
     ) -> Result<R, Error> {
         let (result, fuel_consumed) = self.metered_raw(fuel, call);
         result.map_err(|error| self.stopped(error, fuel_consumed))
@@ -158,10 +158,10 @@ impl Guest {
 
     /// As [`Guest::metered`], but hands back wasmtime's error and the fuel
     /// used so that the caller can look at the error first.
-    pub(crate) fn metered_raw<R>(
+    pub(crate) fn metered_raw<R: Send>(
         &mut self,
         fuel: Option<u64>,
-        call: impl FnOnce(&mut Store<State>) -> wasmtime::Result<R>,
+        call: impl FnOnce(&mut Store<State>) -> wasmtime::Result<R> + Send,
     ) -> (wasmtime::Result<R>, Option<u64>) {
         let budget = fuel.unwrap_or(u64::MAX);
         if self.kind.fuel {
@@ -173,7 +173,8 @@ impl Guest {
             state.timed_out = false;
             TickerGuard::hold()
         });
-        let result = call(&mut self.store);
+        let store = &mut self.store;
+        let result = engine::on_guest_stack(move || call(store));
         self.store.data_mut().deadline = None;
         let consumed = match (self.kind.fuel, fuel) {
             (true, Some(budget)) => Some(budget - self.store.get_fuel().unwrap_or(0)),
