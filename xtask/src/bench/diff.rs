@@ -12,6 +12,9 @@ use super::report::{markdown_table, Table, GATED_UNITS};
 #[derive(Deserialize)]
 pub struct Metrics {
     pub revision: String,
+    /// A quick run's programs and parameters differ from a full run's.
+    #[serde(default)]
+    pub quick: bool,
     pub metrics: BTreeMap<String, (f64, String)>,
 }
 
@@ -70,6 +73,14 @@ pub fn compare(old: &Metrics, new: &Metrics, threshold: f64) -> Diff {
         },
         threshold * 100.0,
     );
+    if old.quick != new.quick {
+        let kind = |quick: bool| if quick { "a quick run" } else { "a full run" };
+        markdown.push_str(&format!(
+            "⚠️ The baseline is {} and this is {}: their perf_bench figures come from different programs and parameters.\n\n",
+            kind(old.quick),
+            kind(new.quick)
+        ));
+    }
     if !rows.is_empty() {
         let headers = ["metric", "before", "after", "change", ""].map(String::from).to_vec();
         markdown.push_str(&markdown_table(&Table { headers, rows }));
@@ -93,6 +104,7 @@ mod tests {
     fn metrics(entries: &[(&str, f64, &str)]) -> Metrics {
         Metrics {
             revision: "r".into(),
+            quick: false,
             metrics: entries.iter().map(|(n, v, u)| (n.to_string(), (*v, u.to_string()))).collect(),
         }
     }
@@ -104,6 +116,9 @@ mod tests {
         let diff = compare(&old, &new, 0.05);
         assert_eq!(diff.regressions, vec!["perf.x +20.0%"]);
         assert!(diff.markdown.contains("| perf.x | 1.00 x native | 1.20 x native | +20.0% | ❌ regression |"));
+        assert!(!diff.markdown.contains("quick run"));
+        let quick = Metrics { quick: true, ..metrics(&[]) };
+        assert!(compare(&old, &quick, 0.05).markdown.contains("The baseline is a full run and this is a quick run"));
         assert_eq!(parse_threshold("5%"), Ok(0.05));
         assert_eq!(parse_threshold("0.1"), Ok(0.1));
     }
