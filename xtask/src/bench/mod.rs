@@ -128,6 +128,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     eprintln!("bench: building the native reference");
     let native = conformance::native::build(&source, &first.variant).context("building the native reference")?;
     let mut hosts = vec![Host { name: "native".into(), kind: HostKind::Native(native) }];
+    eprintln!("bench: compiling {} modules for wasmtime", builds.len() * 2);
     let progress = crate::progress::bar(builds.len() as u64 * 2, "compile");
     for (name, build) in &builds {
         for fuel in [false, true] {
@@ -160,7 +161,10 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         perf::Plan { n: 1000, m: 1000, heap_bytes: 8 << 20, repetitions: 5, quick: false }
     };
     let startup_runs = if args.quick { 3 } else { 20 };
+    // Stage lines as well as the bars: a CI log shows no bars.
+    eprintln!("bench: print(1) start-up, {startup_runs} runs on each of {} hosts", hosts.len());
     let startup = startup::measure(&hosts, startup_runs, scratch.path())?;
+    eprintln!("bench: perf_bench, {} repetitions on each of {} hosts", plan.repetitions, hosts.len());
     let perf = perf::run(&source.root.join("tests"), &hosts, &plan, scratch.path())?;
 
     let sizes = builds.iter().map(|(name, build)| size::of_build(name, build)).collect::<Result<Vec<_>>>()?;
