@@ -33,7 +33,8 @@ pub struct ModuleSize {
     /// `port` (the variant's manifest) or `user` (the build configuration).
     pub origin: String,
     pub source: PathBuf,
-    /// Size of the compiled bytecode file (`.mpy`).
+    /// Size of the bytecode file (`.mpy`); for a file frozen as a string
+    /// (`freeze_as_str`), of its source.
     pub mpy_bytes: u64,
     /// Bytes of the module's own C objects (bytecode, constants, tables)
     /// in the image's data.
