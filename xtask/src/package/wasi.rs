@@ -2,7 +2,7 @@
 //! checksums and its provenance.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -14,7 +14,9 @@ use crate::postprocess::Provenance;
 const MODULE_NAME: &str = "micropython.wasm";
 const EXNREF_MODULE_NAME: &str = "micropython.exnref.wasm";
 
-pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
+/// Stages `dist/wasi/`: the command module in both exception-handling forms,
+/// its README, checksums and provenance.
+pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
     let staging = Staging::new(&dist.join("wasi"))?;
     let mut sums = String::new();
     for (name, module) in
@@ -32,7 +34,7 @@ pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance_json.as_bytes()))));
     fs::write(staging.path().join("README.md"), readme(&provenance))?;
     fs::write(staging.path().join("SHA256SUMS"), sums)?;
-    staging.commit()
+    Ok(staging)
 }
 
 fn readme(provenance: &Provenance) -> String {

@@ -6,10 +6,11 @@
 mod manifest;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::abi::{self, Api};
 use super::staging::Staging;
 use crate::build::BuildOutput;
 use manifest::{Bin, Conditions, Engines, Exports, ModuleType, PackageJson};
@@ -23,6 +24,8 @@ const TYPES: &str = "index.d.ts";
 // `exports` targets must be relative paths starting with `./`.
 const TYPES_PATH: &str = "./index.d.ts";
 const NODE_ENTRY: &str = "./node.js";
+/// The API constants, generated from the port's C header.
+const ABI: &str = "abi.js";
 const BROWSER_ENTRY: &str = "./browser.js";
 
 /// The hand-written package sources, embedded so that xtask alone can write
@@ -38,8 +41,8 @@ const SOURCES: &[(&str, &str)] = &[
 ];
 const README: &str = include_str!("template/README.md");
 
-/// Writes `dist/npm/mpwasm/`, ready for `npm pack` or `npm publish`.
-pub fn write_package(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
+/// Stages `dist/npm/mpwasm/`, ready for `npm pack` or `npm publish` once committed.
+pub fn write_package(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Staging> {
     let staging = Staging::new(&dist.join("npm").join(PACKAGE_NAME))?;
     let dir = staging.path();
     let library = build.modules.get("library").context("the port builds no `library` module for the npm package")?;
@@ -48,6 +51,7 @@ pub fn write_package(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     for (name, text) in SOURCES {
         fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
     }
+    fs::write(dir.join(ABI), abi::js_constants(api))?;
     make_executable(&dir.join(CLI))?;
     // The module is MicroPython: its licence travels with it.
     let licence = build.source.root.join("LICENSE");
@@ -59,11 +63,11 @@ pub fn write_package(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     fs::write(dir.join("README.md"), readme)?;
     let manifest = serde_json::to_string_pretty(&package_json(&build.source.version))? + "\n";
     fs::write(dir.join("package.json"), manifest)?;
-    staging.commit()
+    Ok(staging)
 }
 
 fn package_json(micropython_version: &str) -> PackageJson<'static> {
-    let mut files = vec![MODULE_NAME];
+    let mut files = vec![MODULE_NAME, ABI];
     files.extend(SOURCES.iter().map(|(name, _)| *name));
     PackageJson {
         name: PACKAGE_NAME,

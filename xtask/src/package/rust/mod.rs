@@ -5,11 +5,12 @@
 //! tests. It is its own workspace, so it builds wherever it is copied.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+use super::abi::{self, Api};
 use super::staging::Staging;
 use crate::build::BuildOutput;
 use crate::postprocess::Provenance;
@@ -59,9 +60,9 @@ const SOURCES: &[(&str, &str)] = &[
 const MODULES: &[(&str, &str, &str)] =
     &[("command", "micropython.wasm", "COMMAND"), ("library", "micropython-lib.wasm", "LIBRARY")];
 
-/// Writes `dist/rust/micropython-wasm/`, ready for `cargo build`, `cargo
+/// Stages `dist/rust/micropython-wasm/`, ready (once committed) for `cargo build`, `cargo
 /// test` or `cargo publish`.
-pub fn write_crate(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
+pub fn write_crate(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Staging> {
     let staging = Staging::new(&dist.join("rust").join(CRATE_NAME))?;
     let dir = staging.path();
     let fill = |text: &str| {
@@ -98,6 +99,7 @@ pub fn write_crate(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
         build.source.version
     );
     write(&dir.join("src/embedded.rs"), embedded.as_bytes())?;
+    write(&dir.join("src/abi.rs"), abi::rust_bindings(api).as_bytes())?;
     let provenance = serde_json::to_string_pretty(&provenance)? + "\n";
     write(&dir.join("provenance.json"), provenance.as_bytes())?;
     sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance.as_bytes()))));
@@ -105,7 +107,7 @@ pub fn write_crate(build: &BuildOutput, dist: &Path) -> Result<PathBuf> {
     // The modules are MicroPython: its licence travels with them.
     let licence = build.source.root.join("LICENSE");
     fs::copy(&licence, dir.join("LICENSE")).with_context(|| format!("copying {}", licence.display()))?;
-    staging.commit()
+    Ok(staging)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

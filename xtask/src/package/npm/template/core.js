@@ -2,6 +2,9 @@
 // `host` bridge and the interpreter API, plus both ends of the Worker runner.
 // node.js and browser.js only add how to fetch the module and start a Worker.
 
+// mpwasm_exec flags and status bits, generated from ports/wasm/mpwasm_api.h.
+import { EXEC_QUIET, EXEC_SINGLE, FORCED_EXIT } from "./abi.js";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -9,11 +12,6 @@ const decoder = new TextDecoder();
 const EBADF = 8;
 const ENOSYS = 52;
 const ESPIPE = 70;
-
-// mpwasm_exec flags and status bits (ports/wasm/api.c, runtime.h).
-const EXEC_SINGLE = 1;
-const EXEC_QUIET = 2;
-const FORCED_EXIT = 0x100;
 
 // Name of the internal host function that carries evalPython's value back.
 // (`import host` also calls host.__init__, which the module's __getattr__

@@ -10,6 +10,7 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+use crate::abi::{Api, EXEC_QUIET, FORCED_EXIT};
 use crate::engine::{self, EngineKind, ModuleSource, TickerGuard};
 use crate::error::{PythonException, Stream};
 use crate::host::HostFunctions;
@@ -264,28 +265,11 @@ pub(crate) fn run_command(settings: &Arc<Settings>, source: &ModuleSource, args:
     }
 }
 
-/// Flags of the library module's `mpwasm_exec`.
-pub(crate) const EXEC_SINGLE_INPUT: u32 = 1;
-pub(crate) const EXEC_QUIET: u32 = 2;
-
-/// Status bit of `mpwasm_exec` for `SystemExit`; the low byte is its code.
-const FORCED_EXIT: i32 = 0x100;
-
 /// The library module, started: one MicroPython VM whose state lives on
 /// from call to call.
 pub(crate) struct Interpreter {
     guest: Guest,
     api: Api,
-}
-
-/// The library module's exports.
-struct Api {
-    alloc: TypedFunc<u32, u32>,
-    free: TypedFunc<u32, ()>,
-    exec: TypedFunc<(u32, u32, u32), i32>,
-    needs_more_input: TypedFunc<(u32, u32), i32>,
-    error_json: TypedFunc<(), u32>,
-    error_json_len: TypedFunc<(), u32>,
 }
 
 impl Interpreter {
@@ -295,22 +279,14 @@ impl Interpreter {
         let mut instance = Instance::new(settings, &settings.library, &[])?;
         let heap = settings.heap_size(instance.initial_memory)?;
         let initialize = instance.func::<(), ()>("_initialize")?;
-        let init = instance.func::<u32, i32>("mpwasm_init")?;
+        let api = Api::load(&mut instance)?;
         let status = instance.guest.metered(None, |store| {
             initialize.call(&mut *store, ())?;
-            init.call(store, heap)
+            api.init.call(store, heap)
         })?;
         if status != 0 {
             return Err(instance.guest.out_of_memory(&format!("MicroPython could not allocate its {heap}-byte heap")));
         }
-        let api = Api {
-            alloc: instance.func("mpwasm_alloc")?,
-            free: instance.func("mpwasm_free")?,
-            exec: instance.func("mpwasm_exec")?,
-            needs_more_input: instance.func("mpwasm_needs_more_input")?,
-            error_json: instance.func("mpwasm_error_json")?,
-            error_json_len: instance.func("mpwasm_error_json_len")?,
-        };
         let mut interpreter = Interpreter { guest: instance.guest, api };
         if !settings.args.is_empty() {
             // The library module has no argv of its own; a JSON array of
@@ -338,7 +314,7 @@ impl Interpreter {
                 let exception = last_exception(guest, api, &output.stderr)?;
                 Err(Error::Exception { exception, output: Box::new(output) })
             }
-            status if status & FORCED_EXIT != 0 => match status & 0xff {
+            status if status & FORCED_EXIT as i32 != 0 => match status & 0xff {
                 0 => Ok(guest.take_output(0, fuel_consumed)),
                 code => Err(Error::Exit { code, output: Box::new(guest.take_output(code, fuel_consumed)) }),
             },

@@ -50,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod abi;
 mod cache;
 mod embedded;
 mod engine;

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::instance::{Interpreter, EXEC_SINGLE_INPUT};
+use crate::abi::EXEC_SINGLE;
+use crate::instance::Interpreter;
 use crate::sandbox::Settings;
 use crate::{Error, Output};
 
@@ -45,7 +46,7 @@ impl Session {
     /// Runs one REPL input: like [`run`](Session::run), but the value of an
     /// expression statement is printed (`repr`), as at the `>>>` prompt.
     pub fn run_interactive(&mut self, input: &str) -> Result<Output, Error> {
-        self.exec(input, EXEC_SINGLE_INPUT)
+        self.exec(input, EXEC_SINGLE)
     }
 
     /// True if `input` is an unfinished statement (an open bracket, a
