@@ -30,6 +30,14 @@ pub fn link(
         args.push("-mexec-model=reactor".into());
     }
     args.push("-lm".into());
+    // clang runs any `wasm-opt` it finds on PATH after linking (Debian's
+    // binaryen package puts an old one there), which would make the output
+    // depend on the machine and strip the names the symbol map needs;
+    // Binaryen runs later, pinned, through the wasm-opt crate. clang-19's
+    // --no-wasm-opt drops the link step altogether, so the link runs with an
+    // empty PATH instead, naming wasm-ld (which lives beside clang) itself.
+    let wasm_ld = compiler.program.with_file_name("wasm-ld");
+    args.push(format!("-fuse-ld={}", wasm_ld.display()).into());
     args.push("-o".into());
 
     let record_path = output.with_extension("wasm.cmd");
@@ -40,7 +48,12 @@ pub fn link(
     if let Some(parent) = output.parent() {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    let result = Command::new(&compiler.program).args(&args).arg(&temp).output().context("running the linker")?;
+    let result = Command::new(&compiler.program)
+        .env("PATH", "")
+        .args(&args)
+        .arg(&temp)
+        .output()
+        .context("running the linker")?;
     if !result.status.success() {
         let _ = fs::remove_file(&temp);
         bail!("linking {} failed:\n{}", output.display(), String::from_utf8_lossy(&result.stderr));
