@@ -46,6 +46,26 @@ pub struct Stats {
 }
 
 impl Compiler {
+    /// Links host objects into `executable` (with libm), unless it exists and
+    /// none of `units` was just rebuilt; `what` names it in errors.
+    pub fn link_host_executable(&self, units: &[Unit], rebuilt: bool, executable: &Path, what: &str) -> Result<()> {
+        if !rebuilt && executable.exists() {
+            return Ok(());
+        }
+        let temp = executable.with_extension("tmp");
+        let output = Command::new(&self.program)
+            .args(units.iter().map(|unit| &unit.output))
+            .arg("-o")
+            .arg(&temp)
+            .arg("-lm")
+            .output()
+            .with_context(|| format!("linking {what}"))?;
+        if !output.status.success() {
+            bail!("linking {what} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        }
+        fs::rename(&temp, executable).with_context(|| format!("moving {what} to {}", executable.display()))
+    }
+
     /// Takes the compiler and flags that `cc` chose for `build`.
     pub fn from_cc(build: &cc::Build) -> Result<Compiler> {
         let tool = build.try_get_compiler().context("cc could not configure the C compiler")?;
@@ -162,7 +182,7 @@ fn is_stale(unit: &Unit, fingerprint: &str) -> bool {
         _ => return true,
     }
     let Ok(depfile) = fs::read_to_string(with_suffix(&unit.output, ".d")) else { return true };
-    depfile_inputs(&depfile).iter().any(|input| modified(Path::new(input)).map_or(true, |time| time > built))
+    depfile_inputs(&depfile).iter().any(|input| modified(Path::new(input)).is_none_or(|time| time > built))
 }
 
 /// The prerequisites listed in a make-style depfile (`out: a.c b.h \ ...`).

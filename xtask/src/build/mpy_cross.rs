@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::compile::{Compiler, Mode, Unit};
 use super::genhdr::{self, object_name, HeaderJob};
@@ -59,20 +59,7 @@ pub fn ensure(source_root: &Path, build_dir: &Path, source_date_epoch: u64) -> R
     let stats = compiler.run(Mode::Object, &units, &[], "mpy-cross")?;
 
     let executable = build_dir.join("mpy-cross");
-    if stats.rebuilt > 0 || !executable.exists() {
-        let temp = build_dir.join("mpy-cross.tmp");
-        let output = Command::new(&compiler.program)
-            .args(units.iter().map(|unit| &unit.output))
-            .arg("-o")
-            .arg(&temp)
-            .arg("-lm")
-            .output()
-            .context("linking mpy-cross")?;
-        if !output.status.success() {
-            bail!("linking mpy-cross failed:\n{}", String::from_utf8_lossy(&output.stderr));
-        }
-        std::fs::rename(&temp, &executable)?;
-    }
+    compiler.link_host_executable(&units, stats.rebuilt > 0, &executable, "mpy-cross")?;
     Ok(executable)
 }
 

@@ -4,9 +4,8 @@
 //! wasm points at the wasm build itself (its GC roots, stack, longjmp).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::build::compile::{Compiler, Mode, Unit};
@@ -71,20 +70,7 @@ pub fn build(source: &SourceTree, variant: &str) -> Result<PathBuf> {
     let stats = compiler.run(Mode::Object, &units, &defines, "native")?;
 
     let executable = build_dir.join("micropython");
-    if stats.rebuilt > 0 || !executable.exists() {
-        let temp = build_dir.join("micropython.tmp");
-        let output = Command::new(&compiler.program)
-            .args(units.iter().map(|unit| &unit.output))
-            .arg("-o")
-            .arg(&temp)
-            .arg("-lm")
-            .output()
-            .context("linking the native executable")?;
-        if !output.status.success() {
-            bail!("linking the native executable failed:\n{}", String::from_utf8_lossy(&output.stderr));
-        }
-        std::fs::rename(&temp, &executable)?;
-    }
+    compiler.link_host_executable(&units, stats.rebuilt > 0, &executable, "the native executable")?;
     Ok(executable)
 }
 
