@@ -326,22 +326,11 @@ fn wasm_compiler(
         .host(&mpy_cross::host_triple())
         .opt_level_str(profile.c_opt_level())
         .debug(profile == Profile::Debug)
-        .warnings(false)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
         // Our setjmp.h must win over the sysroot's (which has none).
-        .include(port.dir.join("include"))
-        .include(&port.variant_dir)
-        .include(&port.dir)
-        .include(build_dir)
-        .include(source_root)
-        .define("NDEBUG", None)
-        // extmod/modvfs.c includes the FAT headers even with FAT disabled.
-        .define("FFCONF_H", "\"lib/oofatfs/ffconf.h\"")
-        .define("MPWASM_C_STACK_SIZE", port.link.stack_size.to_string().as_str())
+        .include(port.dir.join("include"));
+    port_c_settings(&mut build, port, build_dir, source_root);
+    build
         .flag(format!("--sysroot={}", toolchain.sysroot.display()))
-        .flag("-std=gnu99")
-        .flag("-fno-common")
         .flag("-mexception-handling")
         .flag("-mllvm")
         .flag("-wasm-enable-sjlj")
@@ -354,6 +343,25 @@ fn wasm_compiler(
         build.include(dir).flag(format!("-ffile-prefix-map={}=/c_modules/{name}", dir.display()));
     }
     Compiler::from_cc(&build)
+}
+
+/// What every C build of the port shares, wasm or native: its include
+/// path (variant first, so a variant's settings win), defines and dialect.
+pub(crate) fn port_c_settings(build: &mut cc::Build, port: &Port, build_dir: &Path, source_root: &Path) {
+    build
+        .warnings(false)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .include(&port.variant_dir)
+        .include(&port.dir)
+        .include(build_dir)
+        .include(source_root)
+        .define("NDEBUG", None)
+        // extmod/modvfs.c includes the FAT headers even with FAT disabled.
+        .define("FFCONF_H", "\"lib/oofatfs/ffconf.h\"")
+        .define("MPWASM_C_STACK_SIZE", port.link.stack_size.to_string().as_str())
+        .flag("-std=gnu99")
+        .flag("-fno-common");
 }
 
 /// Build date stamped into the version header: the source tree's own date,

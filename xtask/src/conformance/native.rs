@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::build::compile::{Compiler, Mode, Unit};
 use crate::build::port::Port;
-use crate::build::{frozen, genhdr, mpy_cross, source_date_epoch, source_key};
+use crate::build::{frozen, genhdr, mpy_cross, port_c_settings, source_date_epoch, source_key};
 use crate::fetch::SourceTree;
 use crate::project;
 
@@ -84,21 +84,10 @@ fn native_compiler(source_root: &Path, port: &Port, build_dir: &Path) -> Result<
         .host(&host)
         .opt_level_str("2")
         .debug(false)
-        .warnings(false)
-        .cargo_metadata(false)
-        .cargo_warnings(false)
-        .include(&port.variant_dir)
-        .include(&port.dir)
-        .include(build_dir)
-        .include(source_root)
-        .define("NDEBUG", None)
-        .define("FFCONF_H", "\"lib/oofatfs/ffconf.h\"")
-        .define("MPWASM_C_STACK_SIZE", port.link.stack_size.to_string().as_str())
         // As upstream's unix port: frozen code (and so this build) uses the
         // 16-bit bignum digits of a 32-bit target, as wasm32 does.
-        .define("MPZ_DIG_SIZE", "16")
-        .flag("-std=gnu99")
-        .flag("-fno-common");
+        .define("MPZ_DIG_SIZE", "16");
+    port_c_settings(&mut build, port, build_dir, source_root);
     Compiler::from_cc(&build)
 }
 
