@@ -18,13 +18,20 @@ struct Expect {
     quick: bool,
     /// Fewest start-up runs behind each median.
     runs: u64,
+    /// Fewest processes behind each import median.
+    import_processes: u64,
 }
 
+/// The first build with examples/micropython-wasm.toml: sized, and its
+/// frozen package's import timed.
+const EXAMPLE: &str = "standard-size+example";
+
 /// A quick run measures one build.
-const QUICK: Expect = Expect { builds: &["standard-size"], quick: true, runs: 3 };
+const QUICK: Expect = Expect { builds: &["standard-size"], quick: true, runs: 3, import_processes: 3 };
 
 /// A full run measures both profiles, with more start-up runs.
-const FULL: Expect = Expect { builds: &["standard-size", "standard-speed"], quick: false, runs: 10 };
+const FULL: Expect =
+    Expect { builds: &["standard-size", "standard-speed"], quick: false, runs: 10, import_processes: 10 };
 
 /// Hosts every perf_bench program runs under (all but native have a
 /// geomean).
@@ -65,8 +72,17 @@ fn metrics(expect: &Expect) -> Vec<String> {
             metrics.push(format!("size.{build}.command.{figure}"));
         }
         metrics.push(format!("size.{build}.library.gzip"));
-        metrics.push(format!("size.{build}.frozen_mpy"));
-        metrics.push(format!("size.{build}.frozen_data"));
+        for figure in
+            ["frozen_mpy", "frozen_data", "frozen_shared", "frozen.asyncio/core.data", "frozen.asyncio/core.mpy"]
+        {
+            metrics.push(format!("size.{build}.{figure}"));
+        }
+        for figure in ["spill.raw", "spill.gzip", "scan.raw", "scan.gzip", "cost.raw", "cost.gzip"] {
+            metrics.push(format!("gc.{build}.{figure}"));
+        }
+        for figure in ["spill.geomean", "scan.geomean", "cost.speed", "flagged"] {
+            metrics.push(format!("gc.{build}.{figure}"));
+        }
         metrics.push(format!("startup.{build}/wasmtime.warm"));
         metrics.push(format!("startup.{build}/node.warm"));
         for host in ["wasmtime", "wasmtime+fuel", "node"] {
@@ -88,6 +104,18 @@ fn metrics(expect: &Expect) -> Vec<String> {
         ]
         .map(String::from),
     );
+    for figure in [
+        "size.{}.command.gzip",
+        "size.{}.frozen_data",
+        "size.{}.frozen.textstats/__init__.data",
+        "size.{}.frozen.textstats/__init__.mpy",
+        "size.{}.frozen.textstats/analysis/numbers.data",
+        "import.{}.frozen",
+        "import.{}.preopened",
+        "import.{}.ratio",
+    ] {
+        metrics.push(figure.replace("{}", EXAMPLE));
+    }
     metrics
 }
 
@@ -118,7 +146,7 @@ fn problems(report: &Value, expect: &Expect) -> Vec<String> {
     let positive = |value: &Value| value.as_f64().is_some_and(|n| n.is_finite() && n > 0.0);
     let text = |value: &Value| value.as_str().is_some_and(|s| !s.is_empty());
 
-    check(report["schema"] == 1, format!("schema is {}", report["schema"]));
+    check(report["schema"] == 2, format!("schema is {}", report["schema"]));
     check(report["quick"] == expect.quick, format!("quick is {}", report["quick"]));
     check(report["missing"] == json!([]), format!("figures not measured: {}", report["missing"]));
     check(text(&report["revision"]), "revision".into());
@@ -134,7 +162,7 @@ fn problems(report: &Value, expect: &Expect) -> Vec<String> {
         check(text(&report["toolchain"][tool]), format!("toolchain.{tool}"));
     }
 
-    for name in expect.builds {
+    for name in expect.builds.iter().chain([&EXAMPLE]) {
         let Some(build) = report["builds"].as_array().and_then(|builds| builds.iter().find(|b| b["name"] == *name))
         else {
             check(false, format!("no build {name}"));
@@ -155,14 +183,86 @@ fn problems(report: &Value, expect: &Expect) -> Vec<String> {
                 format!("{name}.{artifact}.top_functions"),
             );
         }
-        for field in ["mpy_bytes", "object_data_bytes"] {
-            check(positive(&build["frozen"][field]), format!("{name}.frozen.{field}"));
+        // The build's own attribution: every file's bytes, plus the shared
+        // data, make the total.
+        let frozen = &build["frozen"];
+        for field in ["total_bytes", "shared_bytes"] {
+            check(positive(&frozen[field]), format!("{name}.frozen.{field}"));
         }
-        let frozen = build["frozen"]["modules"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let modules = frozen["modules"].as_object();
+        for (target, module) in modules.into_iter().flatten() {
+            for field in ["mpy_bytes", "data_bytes"] {
+                check(positive(&module[field]), format!("{name}.frozen.{target}.{field}"));
+            }
+        }
+        let attributed: u64 = modules.into_iter().flatten().filter_map(|(_, m)| m["data_bytes"].as_u64()).sum();
         check(
-            frozen.iter().any(|m| m.as_str().is_some_and(|m| m.contains("asyncio"))),
-            format!("{name}: frozen asyncio"),
+            frozen["shared_bytes"].as_u64().map(|shared| shared + attributed) == frozen["total_bytes"].as_u64(),
+            format!("{name}: frozen files and shared bytes do not add up to the total"),
         );
+        let origin = |target: &str| frozen["modules"][target]["origin"].clone();
+        check(origin("asyncio/core.py") == "port", format!("{name}: frozen asyncio/core.py from the port"));
+        if *name == EXAMPLE {
+            for target in
+                ["textstats/__init__.py", "textstats/words.py", "textstats/analysis/numbers.py", "greeting.py"]
+            {
+                check(origin(target) == "user", format!("{name}: frozen {target} from the user"));
+            }
+        }
+    }
+
+    let import = &report["import"];
+    check(import["build"] == EXAMPLE && import["package"] == "textstats", format!("import of {}", import["package"]));
+    check(import["imports"].as_u64().is_some_and(|n| n >= 100), "import: imports per process".into());
+    for (which, path) in [("frozen", ".frozen"), ("preopened", "/app")] {
+        let times = &import[which];
+        check(times["path"] == path, format!("import.{which}.path"));
+        for field in ["median_us", "min_us", "max_us"] {
+            check(positive(&times[field]), format!("import.{which}.{field}"));
+        }
+        let processes = times["per_process_us"].as_array().map_or(0, |t| t.len() as u64);
+        check(processes >= expect.import_processes, format!("import.{which}: {processes} processes"));
+    }
+    check(positive(&import["ratio"]), "import.ratio".into());
+
+    let gc = &report["gc"];
+    check(
+        gc["perf"]["heap_bytes"].as_u64().is_some_and(|heap| heap >= 64 << 20),
+        "gc: a heap the collector barely fills".into(),
+    );
+    let gc_programs = gc["perf"]["programs"].as_array().map(Vec::as_slice).unwrap_or_default();
+    check(!gc_programs.is_empty(), "gc: no perf_bench program ran".into());
+    for name in expect.builds {
+        let Some(build) = gc["builds"].as_array().and_then(|builds| builds.iter().find(|b| b["build"] == *name)) else {
+            check(false, format!("no GC cost for {name}"));
+            continue;
+        };
+        for strategy in ["spill", "scan"] {
+            for field in ["raw", "gzip"] {
+                check(positive(&build[strategy][field]), format!("gc {name}.{strategy}.{field}"));
+            }
+            check(
+                positive(&gc["perf"]["geomean_ratio"][format!("{name}/{strategy}")]),
+                format!("gc {name}/{strategy} geomean"),
+            );
+        }
+        for field in ["raw_ratio", "gzip_ratio", "speed_ratio"] {
+            check(positive(&build[field]), format!("gc {name}.{field}"));
+        }
+        let flagged: Vec<&str> = build["flagged"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        for program in gc_programs {
+            let program_name = program["name"].as_str().unwrap_or_default();
+            check(positive(&build["programs"][program_name]), format!("gc {name}: spill / scan of {program_name}"));
+            for strategy in ["spill", "scan"] {
+                let measured = &program["hosts"][format!("{name}/{strategy}")];
+                let wrong = measured["same_result_as_native"] != true || !measured["error"].is_null();
+                let noticed = flagged.iter().any(|f| f.starts_with(&format!("{program_name} under {strategy}")));
+                check(
+                    !wrong || noticed,
+                    format!("gc {name}: {program_name} under {strategy} differs from native's, not flagged"),
+                );
+            }
+        }
     }
     for sizes in ["/js_glue/total", "/upstream/wasm", "/upstream/js_glue/total"] {
         for field in ["raw", "gzip", "brotli"] {
@@ -235,10 +335,27 @@ fn quick_run_reports_every_figure() {
     assert!(problems.is_empty(), "report.json:\n  {}", problems.join("\n  "));
 
     let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    for heading in ["## Summary", "## Size", "## Start-up: print(1)", "## Speed: perf_bench", "## Provenance"] {
+    for heading in [
+        "## Summary",
+        "## Size",
+        "## Start-up: print(1)",
+        "## Speed: perf_bench",
+        "## Frozen import",
+        "## GC strategy cost",
+        "## Provenance",
+    ] {
         assert!(markdown.contains(heading), "report.md has no {heading}");
     }
     assert!(markdown.contains("| program |"));
+    for table in [
+        "| standard-size frozen file | origin | .mpy | data |",
+        "| standard-size+example frozen file | origin | .mpy | data |",
+        "| textstats/__init__.py | user |",
+        "| import from | median µs per import |",
+        "| program | standard-size spill / scan |",
+    ] {
+        assert!(markdown.contains(table), "report.md has no {table}");
+    }
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("<table>"));
     assert!(!html.contains("src=") && !html.contains("<link") && !html.contains("href="), "no external assets");
@@ -253,6 +370,14 @@ fn the_schema_check_notices_a_missing_figure() {
     report["perf"]["geomean_ratio"].as_object_mut().unwrap().remove("standard-size/wasmtime+fuel");
     report["startup"].as_array_mut().unwrap().retain(|s| s["host"] != "rust-cli");
     report["metrics"].as_object_mut().unwrap().remove("size.standard-size.frozen_data");
+    report["metrics"].as_object_mut().unwrap().remove("import.standard-size+example.preopened");
+    report["import"]["frozen"]["per_process_us"] = json!([7.0]);
+    report["builds"].as_array_mut().unwrap().iter_mut().find(|b| b["name"] == EXAMPLE).unwrap()["frozen"]
+        ["shared_bytes"] = json!(1);
+    let program = &mut report["gc"]["perf"]["programs"][0];
+    let program_name = program["name"].as_str().unwrap().to_owned();
+    program["hosts"]["standard-size/scan"]["same_result_as_native"] = json!(false);
+    report["gc"]["builds"][0]["flagged"] = json!([]);
     report["missing"] = json!(["upstream: offline"]);
     let problems = problems(&report, &QUICK);
     for expected in [
@@ -260,6 +385,10 @@ fn the_schema_check_notices_a_missing_figure() {
         "perf geomean of standard-size/wasmtime+fuel",
         "no cold start-up for rust-cli",
         "metric size.standard-size.frozen_data",
+        "metric import.standard-size+example.preopened",
+        "import.frozen: 1 processes",
+        "standard-size+example: frozen files and shared bytes do not add up",
+        &format!("gc standard-size: {program_name} under scan differs from native's, not flagged"),
         "figures not measured",
     ] {
         assert!(problems.iter().any(|p| p.contains(expected)), "{expected} not noticed in {problems:?}");

@@ -1,10 +1,14 @@
 //! `cargo xtask bench`: size, start-up and speed of one or more builds, side
 //! by side with upstream's npm build and a native build of the same sources,
-//! each figure as a ratio to native measured in the same run. Writes
-//! `dist/report/report.{json,md,html}`; with `--baseline OLD.json` prints a
-//! Markdown diff and fails when size or speed regresses.
+//! each figure as a ratio to native measured in the same run; the frozen
+//! files' bytes, a frozen import against one from a folder, and what the
+//! GC strategy costs. Writes `dist/report/report.{json,md,html}`; with
+//! `--baseline OLD.json` prints a Markdown diff and fails when size or speed
+//! regresses.
 
 mod diff;
+mod frozen_import;
+mod gc;
 mod hosts;
 mod perf;
 mod report;
@@ -22,9 +26,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::{self, BuildArgs, BuildOutput};
+use crate::build::{self, BuildArgs, BuildOutput, UserArgs};
 use crate::fetch::{FetchArgs, SourceOrigin};
 use crate::postprocess::{GcStrategy, Profile};
+use crate::sizes::Sizes;
 use crate::toolchain::Flavour;
 use crate::{conformance, postprocess, project};
 use hosts::{Host, HostKind};
@@ -99,19 +104,46 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         ([], false) => vec![Profile::Size, Profile::Speed],
         (given, _) => given.to_vec(),
     };
+    let build_args = |variant: &str, profile: Profile, gc: GcStrategy| BuildArgs {
+        fetch: args.fetch.clone(),
+        variant: variant.to_owned(),
+        profile,
+        gc,
+    };
+    // Each build with the default GC strategy, and its twin without the
+    // pointer-spilling pass, whose cost the GC section measures.
     let mut builds: Vec<(String, BuildOutput)> = Vec::new();
+    let mut scan_builds: Vec<BuildOutput> = Vec::new();
     for variant in &args.variants {
         for profile in &profiles {
-            let output = build::run(&BuildArgs {
-                fetch: args.fetch.clone(),
-                variant: variant.clone(),
-                profile: *profile,
-                gc: GcStrategy::Spill,
-            })?;
-            builds.push((format!("{variant}-{profile}"), output));
+            builds
+                .push((format!("{variant}-{profile}"), build::run(&build_args(variant, *profile, GcStrategy::Spill))?));
+            scan_builds.push(build::run(&build_args(variant, *profile, GcStrategy::Scan))?);
         }
     }
     let first = &builds.first().context("no build to measure: give --variant and --profile")?.1;
+    // The first build again, with the example configuration's frozen app
+    // and C module: its frozen modules are attributed, and its import timed.
+    let example_config = project::repo_root().join("examples/micropython-wasm.toml");
+    let example = build::run_with(
+        &build_args(&first.variant, first.profile, GcStrategy::Spill),
+        &UserArgs { config: Some(example_config) },
+    )?;
+    let example_name = format!("{}-{}+example", first.variant, first.profile);
+    // Sizes are read, and modules compiled for wasmtime, right after
+    // building: what is measured is what was built, even if another build
+    // rewrites a folder meanwhile.
+    let mut sizes = builds.iter().map(|(name, build)| size::of_build(name, build)).collect::<Result<Vec<_>>>()?;
+    sizes.push(size::of_build(&example_name, &example)?);
+    let command_sizes = |build: &BuildOutput| -> Result<Sizes> {
+        let path = build.command_module();
+        Ok(Sizes::of(&fs::read(path).with_context(|| format!("reading {}", path.display()))?))
+    };
+    let gc_sizes = builds
+        .iter()
+        .zip(&scan_builds)
+        .map(|((name, spill), scan)| Ok((name.clone(), command_sizes(spill)?, command_sizes(scan)?)))
+        .collect::<Result<Vec<_>>>()?;
     let source = first.source.clone();
     let scratch = tempfile::tempdir()?;
 
@@ -127,19 +159,31 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     // conformance suite builds it (same sources, same port, host compiler).
     eprintln!("bench: building the native reference");
     let native = conformance::native::build(&source, &first.variant).context("building the native reference")?;
-    let mut hosts = vec![Host { name: "native".into(), kind: HostKind::Native(native) }];
-    eprintln!("bench: compiling {} modules for wasmtime", builds.len() * 2);
-    let progress = crate::progress::bar(builds.len() as u64 * 2, "compile");
-    for (name, build) in &builds {
+    let mut hosts = vec![Host { name: "native".into(), kind: HostKind::Native(native.clone()) }];
+    // The GC comparison's own hosts: its heap differs from the other runs'.
+    let mut gc_hosts = vec![Host { name: "native".into(), kind: HostKind::Native(native) }];
+    let modules = builds.len() * 3 + 1;
+    eprintln!("bench: compiling {modules} modules for wasmtime");
+    let progress = crate::progress::bar(modules as u64, "compile");
+    for ((name, build), scan) in builds.iter().zip(&scan_builds) {
         for fuel in [false, true] {
             progress.set_message(format!("{name} under wasmtime"));
             let host = wasi::WasmtimeHost::new(&build.exnref_modules["command"], fuel)?;
+            if !fuel {
+                gc_hosts.push(Host { name: gc::spill_host(name), kind: HostKind::Wasmtime(Box::new(host.clone())) });
+            }
             let label = if fuel { "wasmtime+fuel" } else { "wasmtime" };
             hosts.push(Host { name: format!("{name}/{label}"), kind: HostKind::Wasmtime(Box::new(host)) });
             progress.inc(1);
         }
         hosts.push(Host { name: format!("{name}/node"), kind: HostKind::Node(build.modules["command"].clone()) });
+        progress.set_message(format!("{name} --gc scan under wasmtime"));
+        let scan = wasi::WasmtimeHost::new(&scan.exnref_modules["command"], false)?;
+        gc_hosts.push(Host { name: gc::scan_host(name), kind: HostKind::Wasmtime(Box::new(scan)) });
+        progress.inc(1);
     }
+    progress.set_message(format!("{example_name} under wasmtime"));
+    let example_host = wasi::WasmtimeHost::new(&example.exnref_modules["command"], false)?;
     progress.finish_and_clear();
     if let Some(upstream) = &upstream {
         hosts.push(Host { name: "upstream/node".into(), kind: HostKind::Upstream(upstream.dir.clone()) });
@@ -167,7 +211,28 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     eprintln!("bench: perf_bench, {} repetitions on each of {} hosts", plan.repetitions, hosts.len());
     let perf = perf::run(&source.root.join("tests"), &hosts, &plan, scratch.path())?;
 
-    let sizes = builds.iter().map(|(name, build)| size::of_build(name, build)).collect::<Result<Vec<_>>>()?;
+    let import_processes = if args.quick { 3 } else { 10 };
+    eprintln!(
+        "bench: import {} from the image and from a preopened folder, {import_processes} processes each",
+        frozen_import::PACKAGE
+    );
+    let import = frozen_import::measure(
+        &example_name,
+        &example_host,
+        &project::repo_root().join("examples/frozen-app"),
+        import_processes,
+    )?;
+
+    let gc_plan = perf::Plan { heap_bytes: gc::HEAP_BYTES, repetitions: plan.repetitions.max(5), ..plan };
+    eprintln!(
+        "bench: GC strategy cost, perf_bench in a {} MiB heap, {} repetitions on {} hosts",
+        gc::HEAP_BYTES >> 20,
+        gc_plan.repetitions,
+        gc_hosts.len()
+    );
+    let gc_perf = perf::run(&source.root.join("tests"), &gc_hosts, &gc_plan, scratch.path())?;
+    let gc = gc::compare(&gc_sizes, gc_perf);
+
     let js_glue = size::js_glue(&project::dist_root().join("npm/mpwasm"))?;
     if js_glue.is_none() {
         missing.push("JS glue: dist/npm/mpwasm is not built (cargo xtask dist)".into());
@@ -177,7 +242,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
             package: upstream::PACKAGE.into(),
             version: upstream::VERSION.into(),
             integrity: upstream::INTEGRITY.into(),
-            wasm: crate::sizes::Sizes::of(&fs::read(upstream.dir.join("micropython.wasm"))?),
+            wasm: Sizes::of(&fs::read(upstream.dir.join("micropython.wasm"))?),
             js_glue: size::js_glue(&upstream.dir)?.context("the upstream package has no JavaScript")?,
         }),
         None => None,
@@ -206,6 +271,8 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         upstream: upstream_sizes,
         startup,
         perf,
+        import,
+        gc,
         missing,
         seconds: 0.0,
     };

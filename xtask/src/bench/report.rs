@@ -7,13 +7,16 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use super::frozen_import::{ImportSpeed, ImportTimes};
+use super::gc::{self, GcCost};
 use super::perf::Perf;
 use super::size::{BuildSizes, JsGlue};
+use crate::build::frozen_sizes::FrozenSizes;
 use crate::sizes::Sizes;
 
 /// Bumped when a field changes meaning; a baseline of another schema is
 /// still compared metric by metric.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// Units whose growth is a regression that fails `--baseline`.
 pub const GATED_UNITS: &[&str] = &["bytes", "x native"];
@@ -34,6 +37,11 @@ pub struct Report {
     pub upstream: Option<UpstreamSizes>,
     pub startup: Vec<Startup>,
     pub perf: Perf,
+    /// Importing a package frozen into the image against importing its
+    /// source from a preopened folder.
+    pub import: ImportSpeed,
+    /// The default GC strategy (spill) against none (scan).
+    pub gc: GcCost,
     /// Figures that could not be measured on this machine, and why.
     pub missing: Vec<String>,
     pub seconds: f64,
@@ -93,8 +101,14 @@ impl Report {
                 put(format!("{prefix}.data"), module.sections.data as f64, "bytes");
                 put(format!("{prefix}.custom"), module.sections.custom as f64, "bytes");
             }
-            put(format!("size.{}.frozen_mpy", build.name), build.frozen.mpy_bytes as f64, "bytes");
-            put(format!("size.{}.frozen_data", build.name), build.frozen.object_data_bytes as f64, "bytes");
+            put(format!("size.{}.frozen_mpy", build.name), frozen_mpy_bytes(&build.frozen) as f64, "bytes");
+            put(format!("size.{}.frozen_data", build.name), build.frozen.total_bytes as f64, "bytes");
+            put(format!("size.{}.frozen_shared", build.name), build.frozen.shared_bytes as f64, "bytes");
+            for (target, module) in &build.frozen.modules {
+                let prefix = format!("size.{}.frozen.{}", build.name, frozen_key(target));
+                put(format!("{prefix}.data"), module.data_bytes as f64, "bytes");
+                put(format!("{prefix}.mpy"), module.mpy_bytes as f64, "bytes");
+            }
         }
         if let Some(glue) = &self.js_glue {
             put("size.npm.js_glue.gzip".into(), glue.total.gzip as f64, "bytes");
@@ -124,12 +138,39 @@ impl Report {
         for (host, peak) in peaks {
             put(format!("memory.{host}.peak"), peak as f64, "bytes");
         }
+        let import = &self.import;
+        put(format!("import.{}.frozen", import.build), import.frozen.median_us, "us");
+        put(format!("import.{}.preopened", import.build), import.preopened.median_us, "us");
+        put(format!("import.{}.ratio", import.build), import.ratio, "x preopened");
+        for build in &self.gc.builds {
+            let prefix = format!("gc.{}", build.build);
+            for (strategy, sizes) in [("spill", &build.spill), ("scan", &build.scan)] {
+                put(format!("{prefix}.{strategy}.raw"), sizes.raw as f64, "bytes");
+                put(format!("{prefix}.{strategy}.gzip"), sizes.gzip as f64, "bytes");
+            }
+            for (strategy, host) in [("spill", gc::spill_host(&build.build)), ("scan", gc::scan_host(&build.build))] {
+                if let Some(ratio) = self.gc.perf.geomean_ratio.get(&host) {
+                    put(format!("{prefix}.{strategy}.geomean"), *ratio, "x native");
+                }
+            }
+            put(format!("{prefix}.cost.raw"), build.raw_ratio, "x scan");
+            put(format!("{prefix}.cost.gzip"), build.gzip_ratio, "x scan");
+            if let Some(ratio) = build.speed_ratio {
+                put(format!("{prefix}.cost.speed"), ratio, "x scan");
+            }
+            for (program, ratio) in &build.programs {
+                put(format!("{prefix}.cost.{program}"), *ratio, "x scan");
+            }
+            put(format!("{prefix}.flagged"), build.flagged.len() as f64, "programs");
+        }
         self.metrics = metrics;
     }
 
     pub fn sections(&self) -> Vec<Section> {
         let mut sections = vec![self.summary_section(), self.size_section(), self.startup_section()];
         sections.push(self.perf_section());
+        sections.push(self.import_section());
+        sections.push(self.gc_section());
         sections.push(self.functions_section());
         sections.push(self.provenance_section());
         sections
@@ -139,7 +180,9 @@ impl Report {
         let geo = |host: &str| ratio(self.perf.geomean_ratio.get(host).copied());
         let startup = |host: &str, mode: &str| ms(self.startup_median(host, mode));
         let mut rows = Vec::new();
-        for build in &self.builds {
+        // Builds measured for speed; the example configuration's is sized only.
+        let measured = self.builds.iter().filter(|b| self.perf.hosts.contains(&format!("{}/wasmtime", b.name)));
+        for build in measured {
             let module = build.modules.get("command");
             let name = &build.name;
             rows.push(vec![
@@ -260,8 +303,8 @@ impl Report {
                     bytes(module.sections.code),
                     bytes(module.sections.data),
                     bytes(module.sections.custom),
-                    bytes(build.frozen.mpy_bytes),
-                    bytes(build.frozen.object_data_bytes),
+                    bytes(frozen_mpy_bytes(&build.frozen)),
+                    bytes(build.frozen.total_bytes),
                 ]);
             }
         }
@@ -292,23 +335,148 @@ impl Report {
                 bytes(upstream.js_glue.total.gzip),
             ]);
         }
-        let frozen: Vec<String> = self.builds.iter().flat_map(|b| b.frozen.modules.clone()).collect();
+        let mut tables = vec![
+            Table {
+                headers: ["module", "raw", "gzip", "brotli", "code", "data", "custom", "frozen .mpy", "frozen data"]
+                    .map(String::from)
+                    .to_vec(),
+                rows,
+            },
+            Table { headers: ["JS glue", "raw", "gzip"].map(String::from).to_vec(), rows: glue_rows },
+        ];
+        tables.extend(self.builds.iter().map(|build| frozen_table(&build.name, &build.frozen)));
         Section {
             title: "Size".into(),
+            text: "Modules as shipped (legacy exception handling); sections from the symbol map. Frozen files, per build: their .mpy (bytecode and constants as mpy-cross wrote them; a file frozen as a string, its source) and the data their C objects add to the image; shared is frozen data no single file owns (their qstrs, the name and module tables, strings). The +example build is the first build with examples/micropython-wasm.toml (the frozen app and the fastmath C module).".into(),
+            tables,
+            charts: vec![Chart { title: "gzip size, kB".into(), unit: "kB".into(), bars }],
+        }
+    }
+
+    fn import_section(&self) -> Section {
+        let import = &self.import;
+        let row = |times: &ImportTimes| {
+            vec![
+                times.path.clone(),
+                format!("{:.0}", times.median_us),
+                format!("{:.0}–{:.0}", times.min_us, times.max_us),
+                times.per_process_us.len().to_string(),
+            ]
+        };
+        Section {
+            title: "Frozen import".into(),
             text: format!(
-                "Modules as shipped (legacy exception handling); sections from the symbol map. Frozen modules: {}; frozen data is what they add to the data section.",
-                if frozen.is_empty() { "none".to_owned() } else { dedup(frozen).join(", ") }
+                "examples/frozen-app/measure_import.py imports {} {} times in a process (sys.path holding only the given entry, the package forgotten from sys.modules before each import) and prints the mean; median over processes of the {} build under wasmtime, with examples/frozen-app preopened as /app. Frozen / preopened: {:.2}× ({}).",
+                import.package,
+                import.imports,
+                import.build,
+                import.ratio,
+                if import.ratio < 1.0 { "the frozen import is faster" } else { "the frozen import is not faster" },
             ),
+            tables: vec![Table {
+                headers: ["import from", "median µs per import", "min–max µs", "processes"].map(String::from).to_vec(),
+                rows: vec![row(&import.frozen), row(&import.preopened)],
+            }],
+            charts: vec![Chart {
+                title: format!("import {}, µs", import.package),
+                unit: "µs".into(),
+                bars: vec![
+                    (import.frozen.path.clone(), import.frozen.median_us),
+                    (import.preopened.path.clone(), import.preopened.median_us),
+                ],
+            }],
+        }
+    }
+
+    fn gc_section(&self) -> Section {
+        let gc = &self.gc;
+        let geo = |host: String| ratio(gc.perf.geomean_ratio.get(&host).copied());
+        let rows = gc
+            .builds
+            .iter()
+            .map(|build| {
+                vec![
+                    build.build.clone(),
+                    bytes(build.spill.raw),
+                    bytes(build.scan.raw),
+                    ratio(Some(build.raw_ratio)),
+                    bytes(build.spill.gzip),
+                    bytes(build.scan.gzip),
+                    ratio(Some(build.gzip_ratio)),
+                    geo(gc::spill_host(&build.build)),
+                    geo(gc::scan_host(&build.build)),
+                    ratio(build.speed_ratio),
+                ]
+            })
+            .collect();
+        let mut program_headers = vec!["program".to_owned()];
+        program_headers.extend(gc.builds.iter().map(|build| format!("{} spill / scan", build.build)));
+        let program_rows = gc
+            .perf
+            .programs
+            .iter()
+            .map(|program| {
+                let mut row = vec![program.name.clone()];
+                for build in &gc.builds {
+                    let flag = |strategy: &str| {
+                        let host = format!("{}/{strategy}", build.build);
+                        program.hosts.get(&host).is_some_and(|m| m.error.is_some() || !m.same_result_as_native)
+                    };
+                    let flags: Vec<&str> = ["spill", "scan"].into_iter().filter(|s| flag(s)).collect();
+                    let cell = ratio(build.programs.get(&program.name).copied());
+                    row.push(if flags.is_empty() {
+                        cell
+                    } else {
+                        format!("{cell} (⚠ {} differs from native or failed)", flags.join(", "))
+                    });
+                }
+                row
+            })
+            .collect();
+        let mut text = format!(
+            "--gc spill (the default) adds a pass that mirrors pointers held in wasm locals onto the shadow stack, so the collector sees them; --gc scan omits it and is only correct while the collector does not run, so both run perf_bench under wasmtime in a {} MiB heap, in the same run, bm_run({}, {}), median of {} runs. Sizes are the command module's; geomeans are × native over the {} programs every host ran with native's results; spill / scan above 1 is what spilling costs.",
+            gc.perf.heap_bytes >> 20,
+            gc.perf.n,
+            gc.perf.m,
+            gc.perf.repetitions,
+            gc.perf
+                .programs
+                .iter()
+                .filter(|p| p.hosts.values().all(|m| m.ratio.is_some() && m.same_result_as_native))
+                .count(),
+        );
+        let flagged: Vec<String> =
+            gc.builds.iter().flat_map(|b| b.flagged.iter().map(move |f| format!("{}: {f}", b.build))).collect();
+        if flagged.is_empty() {
+            text.push_str(" Every result agreed with native's.");
+        } else {
+            write!(text, " Flagged, and left out of the geomeans: {}.", flagged.join("; "))
+                .expect("writing to a string");
+        }
+        Section {
+            title: "GC strategy cost".into(),
+            text,
             tables: vec![
                 Table {
-                    headers: ["module", "raw", "gzip", "brotli", "code", "data", "custom", "frozen .mpy", "frozen data"]
-                        .map(String::from)
-                        .to_vec(),
+                    headers: [
+                        "build",
+                        "spill raw",
+                        "scan raw",
+                        "raw ×",
+                        "spill gzip",
+                        "scan gzip",
+                        "gzip ×",
+                        "spill perf × native",
+                        "scan perf × native",
+                        "speed spill / scan",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
                     rows,
                 },
-                Table { headers: ["JS glue", "raw", "gzip"].map(String::from).to_vec(), rows: glue_rows },
+                Table { headers: program_headers, rows: program_rows },
             ],
-            charts: vec![Chart { title: "gzip size, kB".into(), unit: "kB".into(), bars }],
+            charts: Vec::new(),
         }
     }
 
@@ -568,10 +736,33 @@ fn first_words(text: &str) -> String {
     text.chars().take(60).collect()
 }
 
-fn dedup(mut items: Vec<String>) -> Vec<String> {
-    items.sort();
-    items.dedup();
-    items
+/// A build's frozen files, largest first, then the shared data and the
+/// total.
+fn frozen_table(build: &str, frozen: &FrozenSizes) -> Table {
+    let mut modules: Vec<_> = frozen.modules.iter().collect();
+    modules.sort_by(|a, b| b.1.data_bytes.cmp(&a.1.data_bytes).then_with(|| a.0.cmp(b.0)));
+    let mut rows: Vec<Vec<String>> = modules
+        .into_iter()
+        .map(|(target, module)| {
+            vec![target.clone(), module.origin.clone(), bytes(module.mpy_bytes), bytes(module.data_bytes)]
+        })
+        .collect();
+    rows.push(vec!["shared".into(), "–".into(), "–".into(), bytes(frozen.shared_bytes)]);
+    rows.push(vec!["total".into(), "–".into(), bytes(frozen_mpy_bytes(frozen)), bytes(frozen.total_bytes)]);
+    Table { headers: vec![format!("{build} frozen file"), "origin".into(), ".mpy".into(), "data".into()], rows }
+}
+
+fn frozen_mpy_bytes(frozen: &FrozenSizes) -> u64 {
+    frozen.modules.values().map(|module| module.mpy_bytes).sum()
+}
+
+/// A frozen file's name in metric keys: its path without the extension
+/// (`asyncio/core`), the same whether it was frozen as `.py` or `.mpy`.
+fn frozen_key(target: &str) -> &str {
+    match target.rsplit_once('.') {
+        Some((stem, extension)) if !extension.contains('/') => stem,
+        _ => target,
+    }
 }
 
 #[cfg(test)]
@@ -585,5 +776,7 @@ mod tests {
         assert_eq!(escape("<a&b>"), "&lt;a&amp;b&gt;");
         let table = Table { headers: vec!["a".into(), "b".into()], rows: vec![vec!["x|y".into(), "1".into()]] };
         assert_eq!(markdown_table(&table), "| a | b |\n|---|---|\n| x\\|y | 1 |\n");
+        assert_eq!(frozen_key("asyncio/core.py"), "asyncio/core");
+        assert_eq!(frozen_key("app.v2/README"), "app.v2/README");
     }
 }

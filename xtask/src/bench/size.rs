@@ -1,5 +1,6 @@
 //! What each build weighs: modules raw and compressed, split by section, the
-//! largest functions, the frozen Python modules, and the JavaScript glue.
+//! largest functions, the frozen Python modules (the build's own
+//! attribution, `frozen-sizes.json`), and the JavaScript glue.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -8,8 +9,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::build::{genhdr, BuildOutput};
-use crate::postprocess::provenance::Provenance;
+use crate::build::frozen_sizes::FrozenSizes;
+use crate::build::BuildOutput;
 use crate::postprocess::symbols::{FunctionSize, SymbolMap};
 use crate::sizes::Sizes;
 
@@ -26,7 +27,9 @@ pub struct BuildSizes {
     /// By artifact (`command`, `library`): the legacy form, as shipped to
     /// Node and browsers.
     pub modules: BTreeMap<String, ModuleSizes>,
-    pub frozen: Frozen,
+    /// Each frozen file's `.mpy` bytes and the data it adds to the image,
+    /// and the frozen data no single file owns.
+    pub frozen: FrozenSizes,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,19 +52,6 @@ pub struct SectionSplit {
     pub other: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Frozen {
-    /// Frozen modules named in the provenance.
-    pub modules: Vec<String>,
-    /// Bytes of their `.mpy` files: bytecode and constants as mpy-cross
-    /// wrote them.
-    pub mpy_bytes: u64,
-    /// Data bytes of the compiled frozen_content.c: what the frozen modules
-    /// add to the module's data section (bytecode, constants, their qstrs
-    /// and object headers).
-    pub object_data_bytes: u64,
-}
-
 /// JavaScript shipped next to a module.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JsGlue {
@@ -71,12 +61,8 @@ pub struct JsGlue {
 
 pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
     let mut modules = BTreeMap::new();
-    let mut frozen_names = Vec::new();
     for (artifact, path) in &build.modules {
         let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        if let Some(provenance) = Provenance::read(&bytes)? {
-            frozen_names = provenance.frozen_modules.keys().cloned().collect();
-        }
         let exnref = &build.exnref_modules[artifact];
         let exnref_raw = fs::metadata(exnref).with_context(|| format!("reading {}", exnref.display()))?.len();
         let symbols_path = &build.symbol_maps[artifact];
@@ -103,37 +89,14 @@ pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
             },
         );
     }
-    let build_dir = build.command_module().parent().context("a module lives in its build folder")?;
-    let frozen_object =
-        build_dir.join("obj").join(genhdr::object_name(&build.source.root, &build_dir.join("frozen_content.c"), "o"));
     Ok(BuildSizes {
         name: name.to_owned(),
         variant: build.variant.clone(),
         profile: build.profile.to_string(),
         gc: build.gc.to_string(),
         modules,
-        frozen: Frozen {
-            modules: frozen_names,
-            mpy_bytes: tree_bytes(&build_dir.join("frozen_mpy"), "mpy")?,
-            object_data_bytes: object_data_bytes(&frozen_object)?,
-        },
+        frozen: FrozenSizes::read(&build.frozen_sizes)?,
     })
-}
-
-/// Bytes of the data segments of a wasm object file.
-fn object_data_bytes(object: &Path) -> Result<u64> {
-    let bytes = fs::read(object).with_context(|| format!("reading {}", object.display()))?;
-    let mut total = 0;
-    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
-        if let wasmparser::Payload::DataSection(reader) =
-            payload.with_context(|| format!("parsing {}", object.display()))?
-        {
-            for segment in reader {
-                total += segment.with_context(|| format!("reading {}", object.display()))?.data.len() as u64;
-            }
-        }
-    }
-    Ok(total)
 }
 
 /// The `.js`/`.mjs` files of a package folder, if it exists.
@@ -156,17 +119,4 @@ pub fn js_glue(dir: &Path) -> Result<Option<JsGlue>> {
         brotli: sum.brotli + size.brotli,
     });
     Ok(Some(JsGlue { total, files }))
-}
-
-fn tree_bytes(dir: &Path, extension: &str) -> Result<u64> {
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(0) };
-    let mut total = 0;
-    for path in entries.flatten().map(|entry| entry.path()) {
-        if path.is_dir() {
-            total += tree_bytes(&path, extension)?;
-        } else if path.extension().is_some_and(|ext| ext == extension) {
-            total += fs::metadata(&path)?.len();
-        }
-    }
-    Ok(total)
 }
