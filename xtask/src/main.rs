@@ -11,6 +11,7 @@ mod package;
 mod postprocess;
 mod progress;
 mod project;
+mod release;
 mod sizes;
 mod toolchain;
 
@@ -30,7 +31,9 @@ enum Task {
     Fetch(fetch::FetchArgs),
     /// Compile MicroPython and our port to wasm32-wasi modules, then post-process them.
     Build(build::BuildCommand),
-    /// Fetch, build and package every bundle under dist/ (the main job).
+    /// The main job: fetch, build, package every bundle under dist/ and write the benchmark report.
+    Release(release::ReleaseArgs),
+    /// Fetch, build and package every bundle under dist/ (no report).
     Dist(package::DistArgs),
     /// Print a built module's provenance, sizes, imports and exports.
     Inspect(inspect::InspectArgs),
@@ -50,6 +53,7 @@ fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Fetch(args) => fetch::run(&args).map(|_| ()),
         Task::Build(args) => build::run_with(&args.build, &args.user).map(|_| ()),
+        Task::Release(args) => release::run(&args),
         Task::Dist(args) => package::run_dist(&args),
         Task::Inspect(args) => inspect::run(&args),
         Task::Doctor => toolchain::doctor(),

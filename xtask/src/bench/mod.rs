@@ -35,6 +35,9 @@ use crate::{conformance, postprocess, project};
 use hosts::{Host, HostKind};
 use report::{HostInfo, Report, SourcePin, UpstreamSizes};
 
+/// `--fail-over`'s default: 5% growth of a size or speed ratio.
+pub const DEFAULT_FAIL_OVER: f64 = 0.05;
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
     #[command(flatten)]
