@@ -23,12 +23,13 @@
 // Room left on the C stack below the limit for raising RecursionError itself.
 #define MPWASM_C_STACK_MARGIN (32 * 1024)
 // The engine running the module keeps its own stack of wasm frames, which
-// the shadow-stack check cannot see, and a C frame costs more there: up to
-// ~3x its shadow-stack bytes (measured in V8 for re's backtracking and for
-// repr of nested lists). RecursionError must come before that stack runs
-// out (984 KB by default in Node), so Python may use at most this much.
+// the shadow-stack check cannot see, and a C frame costs more there: the
+// spill pass gives a function only the slots it needs, so re's backtracking
+// takes ~5x its shadow-stack bytes in V8 (a 256 KiB limit overflowed Node's
+// 984 KB stack, 192 KiB did not). RecursionError must come before that stack
+// runs out, so Python may use at most half the limit that failed.
 #ifndef MPWASM_RECURSION_STACK_LIMIT
-#define MPWASM_RECURSION_STACK_LIMIT (256 * 1024)
+#define MPWASM_RECURSION_STACK_LIMIT (128 * 1024)
 #endif
 
 static mp_obj_t pystack_storage[MPWASM_PYSTACK_SIZE / sizeof(mp_obj_t)];

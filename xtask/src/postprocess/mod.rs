@@ -76,19 +76,22 @@ pub fn run(job: &Job) -> Result<Processed> {
         return Ok(outputs);
     }
 
-    let mut to_optimize = job.linked.to_path_buf();
-    let spilled = sibling(job.output, "spilled.wasm");
+    // Binaryen runs twice, with the spill pass in between when there is one:
+    // the first run leaves far fewer locals and shorter live ranges for it
+    // to spill (and smaller frames in the host's native stack, where deep C
+    // recursion must hit MicroPython's own stack check first); the second
+    // cleans up after it. Scan builds take the same two runs, so the two
+    // strategies differ only by the spilling.
+    let preoptimized = sibling(job.output, "preopt.wasm");
+    optimize::optimize(job.linked, &preoptimized, job.profile)?;
+    let mut module = parse(&fs::read(&preoptimized)?, Profile::Debug)?;
     if job.gc == GcStrategy::Spill {
-        let mut module = parse(&fs::read(job.linked)?, Profile::Debug)?;
         spill::spill_pointers(&mut module).context("spilling pointers for the garbage collector")?;
-        write_atomically(&spilled, &module.emit_wasm())?;
-        to_optimize = spilled.clone();
     }
+    write_atomically(&preoptimized, &module.emit_wasm())?;
     let optimized = sibling(job.output, "opt.wasm");
-    optimize::optimize(&to_optimize, &optimized, job.profile)?;
-    if job.gc == GcStrategy::Spill {
-        fs::remove_file(&spilled)?;
-    }
+    optimize::optimize(&preoptimized, &optimized, job.profile)?;
+    fs::remove_file(&preoptimized)?;
     let optimized_bytes = fs::read(&optimized)?;
     fs::remove_file(&optimized)?;
     let symbol_map = SymbolMap::of(&optimized_bytes)?;

@@ -48,8 +48,9 @@ impl fmt::Display for Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GcStrategy {
-    /// Binaryen's spill-pointers pass stores every pointer-sized local that
-    /// is live across a call on the shadow stack, where the collector scans.
+    /// The spill pass (postprocess/spill.rs) keeps every i32 a function
+    /// still needs during a call that may collect on the shadow stack, where
+    /// the collector scans.
     Spill,
     /// Scan only the shadow stack as clang left it: values kept in wasm
     /// locals are invisible, so collection during deep C calls can free live

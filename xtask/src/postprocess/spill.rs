@@ -6,26 +6,40 @@
 //! being built while a key function allocates) is invisible and its object
 //! may be freed while still in use.
 //!
-//! This pass gives every function that makes calls a frame on the shadow
-//! stack (below `__stack_pointer`) with one slot per i32 local, and stores
-//! the new value into the slot after every write to such a local. At any
-//! call — the only place a collection can start — every pointer the caller
-//! holds in a local is therefore also in linear memory between the current stack
-//! pointer and the stack's top, which `gc_collect` scans. Values can also wait
-//! on the operand stack while a later call runs (`f(g(), h())` keeps g's
-//! result there during h), so each call returning an i32 also stores its
-//! result in a slot of its own. Leaf functions are
-//! left alone: nothing can collect while they run.
+//! A collection can only start inside a call that may reach `gc_collect`
+//! (a "collecting call"). This pass makes sure that, during each collecting
+//! call, every i32 the caller will still use is also in linear memory, in a
+//! frame this pass gives the function on the shadow stack (below
+//! `__stack_pointer`, in the range `gc_collect` scans):
+//!
+//! - An i32 local that is live after the call (on the normal or the
+//!   exceptional path) is in its slot. Each such local is stored in one of
+//!   two ways, whichever the code's loop nesting says runs less often: after
+//!   every write (a pointer set up before a loop that calls on every turn),
+//!   or just before the calls it is live across, unless the slot already
+//!   holds its current value on every path there (a loop that changes it on
+//!   every turn but calls only on its slow paths, like the bytecode
+//!   interpreter's).
+//! - A value waiting on the operand stack while a collecting call runs
+//!   (`f(g(), h())` keeps g's result there during h) is copied into a slot
+//!   of its own right after the instruction that produced it.
+//!
+//! Functions without such values get no frame: leaf functions, and all
+//! functions whose calls cannot collect. Calls to imports (WASI, host
+//! functions) never collect: they cannot run MicroPython code.
 //!
 //! Frames are popped on every `return` and at the end of the body. A longjmp
 //! (wasm exception) skips those pops; the catching function's own code then
 //! resets `__stack_pointer` to its frame (clang emits that in every catch),
 //! which lies below the frame this pass gave it, so the stack stays sound.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use anyhow::{bail, Result};
 use walrus::ir::{
-    BinaryOp, Binop, Block, Call, CallIndirect, Const, GlobalGet, GlobalSet, IfElse, Instr, InstrLocId, InstrSeqId,
-    LegacyCatch, LocalGet, LocalSet, LocalTee, Loop, MemArg, Return, Store, StoreKind, Try, TryTable, Value,
+    BinaryOp, Binop, Block, BrIf, BrTable, Call, CallIndirect, Const, GlobalGet, GlobalSet, IfElse, Instr, InstrLocId,
+    InstrSeqId, InstrSeqType, LegacyCatch, Load, LoadKind, LocalGet, LocalSet, LocalTee, Loop, MemArg, Select, Store,
+    StoreKind, Throw, Try, Unop, Value,
 };
 use walrus::{
     FunctionId, FunctionKind, GlobalId, GlobalKind, LocalFunction, LocalId, MemoryId, Module, TypeId, ValType,
@@ -34,75 +48,136 @@ use walrus::{
 /// What the pass did, for the build log and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SpillStats {
+    /// Functions that got a frame.
     pub functions: usize,
     pub slots: usize,
+    /// Stores the pass added (each one a few instructions in the code).
+    pub stores: usize,
 }
+
+/// The collector's entry points (py/gc.c, ports/wasm/gccollect.c). Any of
+/// them may be inlined into its callers by the Binaryen run before this
+/// pass, but not all: `gc_collect_root` has a loop and several callers,
+/// which Binaryen does not inline.
+const COLLECTOR: &[&str] = &["gc_collect", "gc_collect_start", "gc_collect_root", "gc_collect_end"];
 
 pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
     let stack_pointer = find_stack_pointer(module)?;
     let Some(memory) = module.memories.iter().next().map(|memory| memory.id()) else {
         bail!("the module has no memory to spill pointers into");
     };
-    // Which calls produce a single i32 (a possible pointer) on the stack.
-    let returns_i32 = |results: &[ValType]| results == [ValType::I32];
-    let i32_functions: std::collections::HashSet<FunctionId> = module
-        .funcs
-        .iter()
-        .filter(|function| returns_i32(module.types.get(function.ty()).results()))
-        .map(|function| function.id())
-        .collect();
-    let i32_types: std::collections::HashSet<TypeId> =
-        module.types.iter().filter(|ty| returns_i32(ty.results())).map(|ty| ty.id()).collect();
+    let signatures = Signatures::of(module);
+    let collecting = collecting_functions(module);
     let Module { funcs, locals, .. } = module;
     let mut stats = SpillStats::default();
     for function in funcs.iter_mut() {
         let FunctionKind::Local(func) = &mut function.kind else { continue };
-        let sequences = sequences_of(func);
-        if !makes_calls(func, &sequences) {
-            continue;
-        }
-        let mut slots: Vec<LocalId> =
+        let is_collecting_call = |instr: &Instr| match instr {
+            Instr::Call(Call { func }) => collecting.contains(func),
+            Instr::CallIndirect(_) => true,
+            _ => false,
+        };
+        // Every i32 local, by index; the analyses work on these indices.
+        let mut tracked: Vec<LocalId> =
             func.args.iter().copied().filter(|arg| locals.get(*arg).ty() == ValType::I32).collect();
-        for seq in &sequences {
-            for (instr, _) in &func.block(*seq).instrs {
+        let params = tracked.len();
+        for seq in sequences_of(func) {
+            for (instr, _) in &func.block(seq).instrs {
                 if let Instr::LocalSet(LocalSet { local }) | Instr::LocalTee(LocalTee { local }) = instr {
-                    if locals.get(*local).ty() == ValType::I32 && !slots.contains(local) {
-                        slots.push(*local);
+                    if locals.get(*local).ty() == ValType::I32 && !tracked.contains(local) {
+                        tracked.push(*local);
                     }
                 }
             }
         }
-        let produces_i32 = |instr: &Instr| match instr {
-            Instr::Call(Call { func }) => i32_functions.contains(func),
-            Instr::CallIndirect(CallIndirect { ty, .. }) => i32_types.contains(ty),
-            _ => false,
-        };
-        let result_sites = sequences
-            .iter()
-            .map(|seq| func.block(*seq).instrs.iter().filter(|(instr, _)| produces_i32(instr)).count())
-            .sum::<usize>();
-        if slots.is_empty() && result_sites == 0 {
+        let index_of: HashMap<LocalId, usize> = tracked.iter().enumerate().map(|(i, local)| (*local, i)).collect();
+
+        let cfg = Cfg::build(func, &index_of, &is_collecting_call)?;
+        let live_out = cfg.liveness(tracked.len());
+        let at_writes = cfg.stored_at_writes(&live_out, tracked.len(), params);
+        let stores_at = cfg.stores_before_calls(&live_out, &at_writes, tracked.len(), params);
+        let waiting = waiting_values(func, &signatures, locals, &is_collecting_call)?;
+        if stores_at.values().all(|stored| stored.is_empty()) && at_writes.is_empty() && waiting.is_empty() {
             continue;
         }
-        let frame = locals.add(ValType::I32);
-        let scratch = locals.add(ValType::I32);
-        let slot_count = slots.len() + result_sites;
+
+        // Slots: the locals that are ever stored, then the waiting values.
+        let mut stored_locals: BTreeSet<usize> = stores_at.values().flatten().copied().collect();
+        stored_locals.extend(at_writes.iter().copied());
+        let mut slot_of_local = HashMap::new();
+        for local in &stored_locals {
+            slot_of_local.insert(tracked[*local], slot_of_local.len());
+        }
+        let mut slot_of_value = HashMap::new();
+        for site in &waiting {
+            slot_of_value.insert(*site, slot_of_local.len() + slot_of_value.len());
+        }
+        let slot_count = slot_of_local.len() + slot_of_value.len();
         // Keep the shadow stack 16-byte aligned, as clang's frames expect.
         let frame_size = (slot_count as i32 * 4 + 15) & !15;
-        let spill = Spill { frame, scratch, frame_size, stack_pointer, memory, slots: &slots };
-        let mut next_result_slot = slots.len();
-        for seq in &sequences {
-            let instrs = std::mem::take(&mut func.block_mut(*seq).instrs);
-            func.block_mut(*seq).instrs = spill.rewrite(instrs, &produces_i32, &mut next_result_slot);
+        let spill = Spill {
+            frame: locals.add(ValType::I32),
+            scratch: locals.add(ValType::I32),
+            frame_size,
+            stack_pointer,
+            memory,
+        };
+        let mut stores = 0;
+        for seq in sequences_of(func) {
+            let instrs = std::mem::take(&mut func.block_mut(seq).instrs);
+            let mut out = Vec::with_capacity(instrs.len());
+            if let Some(slot) = slot_of_value.get(&Site::Start(seq)) {
+                spill.store_top(*slot, &mut out);
+                stores += 1;
+            }
+            for (position, (instr, location)) in instrs.into_iter().enumerate() {
+                if let Some(stored) = stores_at.get(&(seq, position)) {
+                    for local in stored {
+                        spill.store_local(tracked[*local], slot_of_local[&tracked[*local]], &mut out);
+                        stores += 1;
+                    }
+                }
+                let returns = matches!(
+                    instr,
+                    Instr::Return(_) | Instr::ReturnCall(_) | Instr::ReturnCallIndirect(_) | Instr::ReturnCallRef(_)
+                );
+                if returns {
+                    // A tail call would run the callee in this frame's place;
+                    // pop the frame first like a return.
+                    out.extend(spill.epilogue());
+                }
+                let written = match &instr {
+                    Instr::LocalSet(LocalSet { local }) | Instr::LocalTee(LocalTee { local }) => Some(*local),
+                    _ => None,
+                };
+                out.push((instr, location));
+                if let Some(local) = written.filter(|local| index_of.get(local).is_some_and(|i| at_writes.contains(i)))
+                {
+                    // A tee'd value stays on the stack under the store's
+                    // own two operands.
+                    spill.store_local(local, slot_of_local[&local], &mut out);
+                    stores += 1;
+                }
+                if let Some(slot) = slot_of_value.get(&Site::After(seq, position)) {
+                    spill.store_top(*slot, &mut out);
+                    stores += 1;
+                }
+            }
+            func.block_mut(seq).instrs = out;
         }
         let entry = func.entry_block();
         let body = std::mem::take(&mut func.block_mut(entry).instrs);
-        let mut instrs = spill.prologue(&func.args);
+        let mut instrs = spill.prologue();
+        for param in (0..params).filter(|param| at_writes.contains(param)) {
+            spill.store_local(tracked[param], slot_of_local[&tracked[param]], &mut instrs);
+            stores += 1;
+        }
         instrs.extend(body);
         instrs.extend(spill.epilogue());
         func.block_mut(entry).instrs = instrs;
         stats.functions += 1;
         stats.slots += slot_count;
+        stats.stores += stores;
     }
     Ok(stats)
 }
@@ -123,56 +198,654 @@ fn find_stack_pointer(module: &Module) -> Result<GlobalId> {
     }
 }
 
+/// The functions whose calls may start a collection: the collector's entry
+/// points and everything that can reach them through direct calls or any
+/// indirect call. Without `gc_collect_root` (a module without names), every
+/// defined function counts.
+fn collecting_functions(module: &Module) -> HashSet<FunctionId> {
+    let defined = module.funcs.iter().filter(|function| matches!(function.kind, FunctionKind::Local(_)));
+    let named = |name: &str| module.funcs.iter().any(|function| function.name.as_deref() == Some(name));
+    if !named("gc_collect_root") {
+        return defined.map(|function| function.id()).collect();
+    }
+    let mut callers: HashMap<FunctionId, Vec<FunctionId>> = HashMap::new();
+    let mut collecting: HashSet<FunctionId> = module
+        .funcs
+        .iter()
+        .filter(|function| function.name.as_deref().is_some_and(|name| COLLECTOR.contains(&name)))
+        .map(|function| function.id())
+        .collect();
+    for function in defined {
+        let FunctionKind::Local(func) = &function.kind else { continue };
+        for seq in sequences_of(func) {
+            for (instr, _) in &func.block(seq).instrs {
+                match instr {
+                    Instr::Call(Call { func: callee }) | Instr::ReturnCall(walrus::ir::ReturnCall { func: callee }) => {
+                        callers.entry(*callee).or_default().push(function.id())
+                    }
+                    Instr::CallIndirect(_)
+                    | Instr::ReturnCallIndirect(_)
+                    | Instr::CallRef(_)
+                    | Instr::ReturnCallRef(_) => {
+                        collecting.insert(function.id());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut pending: Vec<FunctionId> = collecting.iter().copied().collect();
+    while let Some(callee) = pending.pop() {
+        for caller in callers.get(&callee).into_iter().flatten() {
+            if collecting.insert(*caller) {
+                pending.push(*caller);
+            }
+        }
+    }
+    collecting
+}
+
 /// Every instruction sequence of the function, entry first.
 fn sequences_of(func: &LocalFunction) -> Vec<InstrSeqId> {
     let mut found = vec![func.entry_block()];
     let mut index = 0;
     while index < found.len() {
         for (instr, _) in &func.block(found[index]).instrs {
-            match instr {
-                Instr::Block(Block { seq }) | Instr::Loop(Loop { seq }) | Instr::TryTable(TryTable { seq, .. }) => {
-                    found.push(*seq)
-                }
-                Instr::IfElse(IfElse { consequent, alternative }) => found.extend([*consequent, *alternative]),
-                Instr::Try(Try { seq, catches }) => {
-                    found.push(*seq);
-                    found.extend(catches.iter().filter_map(|catch| match catch {
-                        LegacyCatch::Catch { handler, .. } | LegacyCatch::CatchAll { handler } => Some(*handler),
-                        LegacyCatch::Delegate { .. } => None,
-                    }));
-                }
-                _ => {}
-            }
+            found.extend(nested(instr));
         }
         index += 1;
     }
     found
 }
 
-fn makes_calls(func: &LocalFunction, sequences: &[InstrSeqId]) -> bool {
-    sequences.iter().any(|seq| {
-        func.block(*seq).instrs.iter().any(|(instr, _)| {
-            matches!(
-                instr,
-                Instr::Call(_)
-                    | Instr::CallIndirect(_)
-                    | Instr::CallRef(_)
-                    | Instr::ReturnCall(_)
-                    | Instr::ReturnCallIndirect(_)
-                    | Instr::ReturnCallRef(_)
-            )
+/// The sequences an instruction contains.
+fn nested(instr: &Instr) -> Vec<InstrSeqId> {
+    match instr {
+        Instr::Block(Block { seq }) | Instr::Loop(Loop { seq }) | Instr::TryTable(walrus::ir::TryTable { seq, .. }) => {
+            vec![*seq]
+        }
+        Instr::IfElse(IfElse { consequent, alternative }) => vec![*consequent, *alternative],
+        Instr::Try(Try { seq, catches }) => {
+            std::iter::once(*seq).chain(catches.iter().filter_map(handler_of)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn handler_of(catch: &LegacyCatch) -> Option<InstrSeqId> {
+    match catch {
+        LegacyCatch::Catch { handler, .. } | LegacyCatch::CatchAll { handler } => Some(*handler),
+        LegacyCatch::Delegate { .. } => None,
+    }
+}
+
+/// A set of tracked locals, by index.
+#[derive(Clone, PartialEq, Eq)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn empty(size: usize) -> Bits {
+        Bits(vec![0; size.div_ceil(64)])
+    }
+
+    fn full(size: usize) -> Bits {
+        let mut bits = Bits::empty(size);
+        (0..size).for_each(|index| bits.insert(index));
+        bits
+    }
+
+    fn insert(&mut self, index: usize) {
+        self.0[index / 64] |= 1 << (index % 64);
+    }
+
+    fn remove(&mut self, index: usize) {
+        self.0[index / 64] &= !(1 << (index % 64));
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        self.0[index / 64] & (1 << (index % 64)) != 0
+    }
+
+    fn union_with(&mut self, other: &Bits) {
+        self.0.iter_mut().zip(&other.0).for_each(|(word, other)| *word |= other);
+    }
+
+    fn intersect_with(&mut self, other: &Bits) {
+        self.0.iter_mut().zip(&other.0).for_each(|(word, other)| *word &= other);
+    }
+
+    fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.0.len() * 64).filter(|index| self.contains(*index))
+    }
+}
+
+/// What an instruction does to the tracked locals.
+#[derive(Clone, Copy)]
+enum Effect {
+    None,
+    Get(usize),
+    Set(usize),
+    /// A call that may collect, at this place in the code.
+    Collect(InstrSeqId, usize),
+}
+
+/// One node per instruction (plus entry, exit and join points), with every
+/// way control can go on: branches, fall-through, and exceptions, which may
+/// leave any call or throw for the handlers of every enclosing `try` (more
+/// edges than the exact ones only make the analyses more conservative).
+struct Cfg {
+    effects: Vec<Effect>,
+    succs: Vec<Vec<usize>>,
+    /// How many loops each node is in.
+    depths: Vec<u32>,
+}
+
+struct CfgBuilder<'a> {
+    cfg: Cfg,
+    func: &'a LocalFunction,
+    index_of: &'a HashMap<LocalId, usize>,
+    is_collecting_call: &'a dyn Fn(&Instr) -> bool,
+    /// Where a branch to each sequence's label goes.
+    targets: HashMap<InstrSeqId, usize>,
+    /// Entry nodes of the catch handlers around the current instruction.
+    handlers: Vec<usize>,
+    depth: u32,
+}
+
+const ENTRY: usize = 0;
+const EXIT: usize = 1;
+
+impl Cfg {
+    fn build(
+        func: &LocalFunction,
+        index_of: &HashMap<LocalId, usize>,
+        is_collecting_call: &dyn Fn(&Instr) -> bool,
+    ) -> Result<Cfg> {
+        let mut builder = CfgBuilder {
+            cfg: Cfg { effects: Vec::new(), succs: Vec::new(), depths: Vec::new() },
+            func,
+            index_of,
+            is_collecting_call,
+            targets: HashMap::new(),
+            handlers: Vec::new(),
+            depth: 0,
+        };
+        builder.node(Effect::None);
+        builder.node(Effect::None);
+        // A branch to the body's own label returns.
+        builder.targets.insert(func.entry_block(), EXIT);
+        let ends = builder.sequence(func.entry_block(), vec![ENTRY])?;
+        builder.connect(&ends, EXIT);
+        Ok(builder.cfg)
+    }
+
+    fn preds(&self) -> Vec<Vec<usize>> {
+        let mut preds = vec![Vec::new(); self.succs.len()];
+        for (node, succs) in self.succs.iter().enumerate() {
+            for succ in succs {
+                preds[*succ].push(node);
+            }
+        }
+        preds
+    }
+
+    /// The tracked locals live after each node: read later on some path
+    /// before being written.
+    fn liveness(&self, size: usize) -> Vec<Bits> {
+        let count = self.succs.len();
+        let mut live_in = vec![Bits::empty(size); count];
+        let mut live_out = vec![Bits::empty(size); count];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for node in (0..count).rev() {
+                let mut out = Bits::empty(size);
+                for succ in &self.succs[node] {
+                    out.union_with(&live_in[*succ]);
+                }
+                let mut new_in = out.clone();
+                match self.effects[node] {
+                    Effect::Get(local) => new_in.insert(local),
+                    Effect::Set(local) => new_in.remove(local),
+                    Effect::None | Effect::Collect(..) => {}
+                }
+                live_out[node] = out;
+                if new_in != live_in[node] {
+                    live_in[node] = new_in;
+                    changed = true;
+                }
+            }
+        }
+        live_out
+    }
+
+    /// The locals cheaper to store after each of their writes (and, for
+    /// parameters, on entry) than before the calls they are live across,
+    /// estimating how often code runs as 8 to the power of its loop depth.
+    fn stored_at_writes(&self, live_out: &[Bits], size: usize, params: usize) -> BTreeSet<usize> {
+        let weight = |node: usize| 8u64.saturating_pow(self.depths[node]);
+        let mut writes = vec![0u64; size];
+        (0..params).for_each(|param| writes[param] = 1);
+        let mut calls = vec![0u64; size];
+        for (node, effect) in self.effects.iter().enumerate() {
+            match effect {
+                Effect::Set(local) => writes[*local] = writes[*local].saturating_add(weight(node)),
+                Effect::Collect(..) => {
+                    for local in live_out[node].indices() {
+                        calls[local] = calls[local].saturating_add(weight(node));
+                    }
+                }
+                Effect::None | Effect::Get(_) => {}
+            }
+        }
+        (0..size).filter(|local| calls[*local] > 0 && writes[*local] <= calls[*local]).collect()
+    }
+
+    /// Which locals to store before each collecting call: those live after
+    /// it, not stored at their writes, whose slot may not hold their current
+    /// value. A slot is known to be current on entry for every local but the
+    /// parameters (the others start at zero, which is no pointer), after a
+    /// store, and until the next write.
+    fn stores_before_calls(
+        &self,
+        live_out: &[Bits],
+        at_writes: &BTreeSet<usize>,
+        size: usize,
+        params: usize,
+    ) -> HashMap<(InstrSeqId, usize), Vec<usize>> {
+        let count = self.succs.len();
+        let preds = self.preds();
+        let mut entry_state = Bits::full(size);
+        (0..params).for_each(|param| entry_state.remove(param));
+        // Greatest fixed point: start from "every slot current" everywhere.
+        let mut current_out = vec![Bits::full(size); count];
+        let mut current_in = vec![Bits::full(size); count];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for node in 0..count {
+                let mut state = if node == ENTRY { entry_state.clone() } else { Bits::full(size) };
+                for pred in &preds[node] {
+                    state.intersect_with(&current_out[*pred]);
+                }
+                current_in[node] = state.clone();
+                match self.effects[node] {
+                    Effect::Set(local) => state.remove(local),
+                    Effect::Collect(..) => state.union_with(&live_out[node]),
+                    Effect::None | Effect::Get(_) => {}
+                }
+                if state != current_out[node] {
+                    current_out[node] = state;
+                    changed = true;
+                }
+            }
+        }
+        let mut stores = HashMap::new();
+        for node in 0..count {
+            if let Effect::Collect(seq, position) = self.effects[node] {
+                let stored: Vec<usize> = live_out[node]
+                    .indices()
+                    .filter(|local| !current_in[node].contains(*local) && !at_writes.contains(local))
+                    .collect();
+                stores.insert((seq, position), stored);
+            }
+        }
+        stores
+    }
+}
+
+impl CfgBuilder<'_> {
+    fn node(&mut self, effect: Effect) -> usize {
+        self.cfg.effects.push(effect);
+        self.cfg.succs.push(Vec::new());
+        self.cfg.depths.push(self.depth);
+        self.cfg.effects.len() - 1
+    }
+
+    fn connect(&mut self, from: &[usize], to: usize) {
+        for node in from {
+            self.cfg.succs[*node].push(to);
+        }
+    }
+
+    fn may_throw(&mut self, node: usize) {
+        let handlers = self.handlers.clone();
+        self.cfg.succs[node].extend(handlers);
+    }
+
+    /// Adds the nodes of `seq`, entered from `preds`; returns the nodes that
+    /// fall through its end.
+    fn sequence(&mut self, seq: InstrSeqId, mut preds: Vec<usize>) -> Result<Vec<usize>> {
+        let func = self.func;
+        for (position, (instr, _)) in func.block(seq).instrs.iter().enumerate() {
+            let local = |local: &LocalId| self.index_of.get(local).copied();
+            let effect = match instr {
+                Instr::LocalGet(LocalGet { local: id }) => local(id).map_or(Effect::None, Effect::Get),
+                Instr::LocalSet(LocalSet { local: id }) | Instr::LocalTee(LocalTee { local: id }) => {
+                    local(id).map_or(Effect::None, Effect::Set)
+                }
+                call if (self.is_collecting_call)(call) => Effect::Collect(seq, position),
+                _ => Effect::None,
+            };
+            let node = self.node(effect);
+            self.connect(&preds, node);
+            preds = vec![node];
+            match instr {
+                Instr::Block(Block { seq: body }) => {
+                    let join = self.node(Effect::None);
+                    self.targets.insert(*body, join);
+                    let ends = self.sequence(*body, vec![node])?;
+                    self.connect(&ends, join);
+                    preds = vec![join];
+                }
+                Instr::Loop(Loop { seq: body }) => {
+                    self.targets.insert(*body, node);
+                    self.depth += 1;
+                    preds = self.sequence(*body, vec![node])?;
+                    self.depth -= 1;
+                }
+                Instr::IfElse(IfElse { consequent, alternative }) => {
+                    let join = self.node(Effect::None);
+                    self.targets.insert(*consequent, join);
+                    self.targets.insert(*alternative, join);
+                    let mut ends = self.sequence(*consequent, vec![node])?;
+                    ends.extend(self.sequence(*alternative, vec![node])?);
+                    self.connect(&ends, join);
+                    preds = vec![join];
+                }
+                Instr::Try(Try { seq: body, catches }) => {
+                    let join = self.node(Effect::None);
+                    self.targets.insert(*body, join);
+                    let handlers: Vec<(InstrSeqId, usize)> = catches
+                        .iter()
+                        .filter_map(handler_of)
+                        .map(|handler| (handler, self.node(Effect::None)))
+                        .collect();
+                    let outer = self.handlers.len();
+                    self.handlers.extend(handlers.iter().map(|(_, entry)| *entry));
+                    let mut ends = self.sequence(*body, vec![node])?;
+                    self.handlers.truncate(outer);
+                    for (handler, entry) in handlers {
+                        self.targets.insert(handler, join);
+                        ends.extend(self.sequence(handler, vec![entry])?);
+                    }
+                    self.connect(&ends, join);
+                    preds = vec![join];
+                }
+                Instr::TryTable(_) => bail!("try_table: the spill pass runs before the exnref translation"),
+                Instr::Br(walrus::ir::Br { block }) => {
+                    let target = self.targets[block];
+                    self.connect(&[node], target);
+                    preds = Vec::new();
+                }
+                Instr::BrIf(BrIf { block }) => {
+                    let target = self.targets[block];
+                    self.connect(&[node], target);
+                }
+                Instr::BrTable(BrTable { blocks, default }) => {
+                    let targets: Vec<usize> = blocks.iter().chain([default]).map(|block| self.targets[block]).collect();
+                    for target in targets {
+                        self.connect(&[node], target);
+                    }
+                    preds = Vec::new();
+                }
+                Instr::Call(_) | Instr::CallIndirect(_) | Instr::CallRef(_) => self.may_throw(node),
+                Instr::Throw(_) | Instr::Rethrow(_) | Instr::ThrowRef(_) => {
+                    self.may_throw(node);
+                    preds = Vec::new();
+                }
+                Instr::Return(_)
+                | Instr::Unreachable(_)
+                | Instr::ReturnCall(_)
+                | Instr::ReturnCallIndirect(_)
+                | Instr::ReturnCallRef(_) => preds = Vec::new(),
+                _ => {}
+            }
+        }
+        Ok(preds)
+    }
+}
+
+/// Where a waiting value is produced: after an instruction, or on entry to
+/// a catch handler (the exception's payload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Site {
+    Start(InstrSeqId),
+    After(InstrSeqId, usize),
+}
+
+/// Types of the functions, signatures, globals and tags that instructions
+/// refer to, so the operand stack can be followed.
+struct Signatures {
+    functions: HashMap<FunctionId, TypeId>,
+    types: HashMap<TypeId, (Vec<ValType>, Vec<ValType>)>,
+    globals: HashMap<GlobalId, ValType>,
+    tags: HashMap<walrus::TagId, TypeId>,
+}
+
+impl Signatures {
+    fn of(module: &Module) -> Signatures {
+        Signatures {
+            functions: module.funcs.iter().map(|function| (function.id(), function.ty())).collect(),
+            types: module.types.iter().map(|ty| (ty.id(), (ty.params().to_vec(), ty.results().to_vec()))).collect(),
+            globals: module.globals.iter().map(|global| (global.id(), global.ty)).collect(),
+            tags: module.tags.iter().map(|tag| (tag.id, tag.ty)).collect(),
+        }
+    }
+
+    fn block_type(&self, ty: InstrSeqType) -> (Vec<ValType>, Vec<ValType>) {
+        match ty {
+            InstrSeqType::Simple(result) => (Vec::new(), result.into_iter().collect()),
+            InstrSeqType::MultiValue(ty) => self.types[&ty].clone(),
+        }
+    }
+}
+
+/// One value on the operand stack: its type, and where it was produced.
+#[derive(Clone, Copy)]
+struct Operand {
+    ty: ValType,
+    site: Site,
+}
+
+/// The i32 values that wait on the operand stack while a collecting call
+/// runs, by where they are produced.
+fn waiting_values(
+    func: &LocalFunction,
+    signatures: &Signatures,
+    locals: &walrus::ModuleLocals,
+    is_collecting_call: &dyn Fn(&Instr) -> bool,
+) -> Result<BTreeSet<Site>> {
+    let mut follower = StackFollower { func, signatures, locals, is_collecting_call, waiting: BTreeSet::new() };
+    follower.sequence(func.entry_block(), Vec::new())?;
+    Ok(follower.waiting)
+}
+
+struct StackFollower<'a> {
+    func: &'a LocalFunction,
+    signatures: &'a Signatures,
+    locals: &'a walrus::ModuleLocals,
+    is_collecting_call: &'a dyn Fn(&Instr) -> bool,
+    waiting: BTreeSet<Site>,
+}
+
+impl StackFollower<'_> {
+    /// Follows `seq`'s operand stack from `stack` (its parameters); returns
+    /// whether it contains a collecting call.
+    fn sequence(&mut self, seq: InstrSeqId, mut stack: Vec<Operand>) -> Result<bool> {
+        let func = self.func;
+        let mut collects = false;
+        for (position, (instr, _)) in func.block(seq).instrs.iter().enumerate() {
+            let (pops, mut pushes) = self.signature(instr)?;
+            if let Instr::Select(Select { ty: None }) = instr {
+                pushes = stack.get(stack.len().wrapping_sub(2)).map(|operand| operand.ty).into_iter().collect();
+            }
+            let below = stack.len().saturating_sub(pops);
+            let inner = match instr {
+                Instr::Block(Block { seq: body }) | Instr::Loop(Loop { seq: body }) => {
+                    self.sequence(*body, stack[below..].to_vec())?
+                }
+                Instr::IfElse(IfElse { consequent, alternative }) => {
+                    let params = stack[below..stack.len() - 1].to_vec();
+                    let first = self.sequence(*consequent, params.clone())?;
+                    self.sequence(*alternative, params)? || first
+                }
+                Instr::Try(Try { seq: body, catches }) => {
+                    let mut collects = self.sequence(*body, stack[below..].to_vec())?;
+                    for catch in catches {
+                        let payload = match catch {
+                            LegacyCatch::Catch { tag, handler } => {
+                                let (params, _) = &self.signatures.types[&self.signatures.tags[tag]];
+                                Some((*handler, params.clone()))
+                            }
+                            LegacyCatch::CatchAll { handler } => Some((*handler, Vec::new())),
+                            LegacyCatch::Delegate { .. } => None,
+                        };
+                        if let Some((handler, params)) = payload {
+                            let site = Site::Start(handler);
+                            let operands = params.into_iter().map(|ty| Operand { ty, site }).collect();
+                            collects |= self.sequence(handler, operands)?;
+                        }
+                    }
+                    collects
+                }
+                call => (self.is_collecting_call)(call),
+            };
+            if inner {
+                collects = true;
+                for operand in &stack[..below] {
+                    if operand.ty == ValType::I32 {
+                        self.waiting.insert(operand.site);
+                    }
+                }
+            }
+            stack.truncate(below);
+            let site = Site::After(seq, position);
+            stack.extend(pushes.into_iter().map(|ty| Operand { ty, site }));
+            if ends_sequence(instr) {
+                // The rest of the sequence is unreachable.
+                return Ok(collects);
+            }
+        }
+        Ok(collects)
+    }
+
+    /// How many operands an instruction pops, and the types it pushes.
+    fn signature(&self, instr: &Instr) -> Result<(usize, Vec<ValType>)> {
+        let signatures = self.signatures;
+        let block = |seq: InstrSeqId| signatures.block_type(self.func.block(seq).ty);
+        let call = |ty: &TypeId, extra: usize| {
+            let (params, results) = &signatures.types[ty];
+            (params.len() + extra, results.clone())
+        };
+        Ok(match instr {
+            Instr::Block(Block { seq }) | Instr::Loop(Loop { seq }) | Instr::Try(Try { seq, .. }) => {
+                let (params, results) = block(*seq);
+                (params.len(), results)
+            }
+            Instr::IfElse(IfElse { consequent, .. }) => {
+                let (params, results) = block(*consequent);
+                (params.len() + 1, results)
+            }
+            Instr::Call(Call { func }) => call(&signatures.functions[func], 0),
+            Instr::CallIndirect(CallIndirect { ty, .. }) => call(ty, 1),
+            Instr::LocalGet(LocalGet { local }) => (0, vec![self.locals.get(*local).ty()]),
+            Instr::LocalSet(_) | Instr::GlobalSet(_) | Instr::Drop(_) | Instr::BrIf(_) => (1, Vec::new()),
+            Instr::LocalTee(LocalTee { local }) => (1, vec![self.locals.get(*local).ty()]),
+            Instr::GlobalGet(GlobalGet { global }) => (0, vec![signatures.globals[global]]),
+            Instr::Const(Const { value }) => (0, vec![value_type(value)]),
+            Instr::Binop(Binop { op }) => (2, vec![binop_type(op)?]),
+            Instr::Unop(Unop { op }) => (1, vec![unop_type(op)?]),
+            // An untyped select's result has its operands' type, which
+            // `sequence` takes from the stack.
+            Instr::Select(Select { ty }) => (3, ty.iter().copied().collect()),
+            Instr::Load(Load { kind, .. }) => (1, vec![load_type(kind)]),
+            Instr::Store(_) => (2, Vec::new()),
+            Instr::MemorySize(_) => (0, vec![ValType::I32]),
+            Instr::MemoryGrow(_) => (1, vec![ValType::I32]),
+            Instr::MemoryCopy(_) | Instr::MemoryFill(_) | Instr::MemoryInit(_) => (3, Vec::new()),
+            Instr::DataDrop(_) | Instr::AtomicFence(_) => (0, Vec::new()),
+            Instr::Throw(Throw { tag }) => (signatures.types[&signatures.tags[tag]].0.len(), Vec::new()),
+            // Control leaves the sequence: nothing after it is reached.
+            Instr::Br(_) | Instr::BrTable(_) | Instr::Return(_) | Instr::Unreachable(_) | Instr::Rethrow(_) => {
+                (0, Vec::new())
+            }
+            other => bail!("the spill pass does not know the stack effect of {other:?}"),
         })
+    }
+}
+
+fn ends_sequence(instr: &Instr) -> bool {
+    matches!(
+        instr,
+        Instr::Br(_)
+            | Instr::BrTable(_)
+            | Instr::Return(_)
+            | Instr::Unreachable(_)
+            | Instr::Throw(_)
+            | Instr::Rethrow(_)
+            | Instr::ReturnCall(_)
+            | Instr::ReturnCallIndirect(_)
+    )
+}
+
+fn value_type(value: &Value) -> ValType {
+    match value {
+        Value::I32(_) => ValType::I32,
+        Value::I64(_) => ValType::I64,
+        Value::F32(_) => ValType::F32,
+        Value::F64(_) => ValType::F64,
+        Value::V128(_) => ValType::V128,
+    }
+}
+
+fn load_type(kind: &LoadKind) -> ValType {
+    match kind {
+        LoadKind::I32 { .. } | LoadKind::I32_8 { .. } | LoadKind::I32_16 { .. } => ValType::I32,
+        LoadKind::I64 { .. } | LoadKind::I64_8 { .. } | LoadKind::I64_16 { .. } | LoadKind::I64_32 { .. } => {
+            ValType::I64
+        }
+        LoadKind::F32 => ValType::F32,
+        LoadKind::F64 => ValType::F64,
+        LoadKind::V128 => ValType::V128,
+    }
+}
+
+/// A scalar operator's result type from its name (`I64LtS` → i32,
+/// `F64ConvertSI32` → f64): comparisons give i32, everything else the type
+/// its name starts with. SIMD operators are refused.
+fn scalar_result(name: &str, comparison: bool) -> Result<ValType> {
+    if comparison {
+        return Ok(ValType::I32);
+    }
+    Ok(match name.get(..3) {
+        Some("I32") => ValType::I32,
+        Some("I64") => ValType::I64,
+        Some("F32") => ValType::F32,
+        Some("F64") => ValType::F64,
+        _ => bail!("the spill pass does not handle the operator {name}"),
     })
 }
 
-struct Spill<'a> {
+fn binop_type(op: &BinaryOp) -> Result<ValType> {
+    let name = format!("{op:?}");
+    let comparison = ["Eq", "Ne", "LtS", "LtU", "GtS", "GtU", "LeS", "LeU", "GeS", "GeU", "Lt", "Gt", "Le", "Ge"]
+        .contains(&name.get(3..).unwrap_or_default());
+    scalar_result(&name, comparison)
+}
+
+fn unop_type(op: &walrus::ir::UnaryOp) -> Result<ValType> {
+    let name = format!("{op:?}");
+    scalar_result(&name, name.ends_with("Eqz"))
+}
+
+struct Spill {
     frame: LocalId,
-    /// Holds a call's result while it is copied to the frame.
+    /// Holds a waiting value while it is copied to the frame.
     scratch: LocalId,
     frame_size: i32,
     stack_pointer: GlobalId,
     memory: MemoryId,
-    slots: &'a [LocalId],
 }
 
 type Instrs = Vec<(Instr, InstrLocId)>;
@@ -181,14 +854,8 @@ fn at(instr: Instr) -> (Instr, InstrLocId) {
     (instr, InstrLocId::default())
 }
 
-impl Spill<'_> {
-    fn store(&self, local: LocalId, out: &mut Instrs) {
-        if let Some(slot) = self.slots.iter().position(|slot| *slot == local) {
-            self.store_in_slot(local, slot, out);
-        }
-    }
-
-    fn store_in_slot(&self, local: LocalId, slot: usize, out: &mut Instrs) {
+impl Spill {
+    fn store_local(&self, local: LocalId, slot: usize, out: &mut Instrs) {
         out.push(at(Instr::LocalGet(LocalGet { local: self.frame })));
         out.push(at(Instr::LocalGet(LocalGet { local })));
         out.push(at(Instr::Store(Store {
@@ -198,19 +865,22 @@ impl Spill<'_> {
         })));
     }
 
-    /// frame = SP - size; SP = frame; then the arguments into their slots.
-    fn prologue(&self, args: &[LocalId]) -> Instrs {
-        let mut out = vec![
+    /// Copies the value on top of the operand stack into `slot`, leaving it
+    /// there.
+    fn store_top(&self, slot: usize, out: &mut Instrs) {
+        out.push(at(Instr::LocalTee(LocalTee { local: self.scratch })));
+        self.store_local(self.scratch, slot, out);
+    }
+
+    /// frame = SP - size; SP = frame.
+    fn prologue(&self) -> Instrs {
+        vec![
             at(Instr::GlobalGet(GlobalGet { global: self.stack_pointer })),
             at(Instr::Const(Const { value: Value::I32(self.frame_size) })),
             at(Instr::Binop(Binop { op: BinaryOp::I32Sub })),
             at(Instr::LocalTee(LocalTee { local: self.frame })),
             at(Instr::GlobalSet(GlobalSet { global: self.stack_pointer })),
-        ];
-        for arg in args {
-            self.store(*arg, &mut out);
-        }
-        out
+        ]
     }
 
     /// SP = frame + size. Touches only its own operands, so any results
@@ -223,43 +893,6 @@ impl Spill<'_> {
             at(Instr::GlobalSet(GlobalSet { global: self.stack_pointer })),
         ]
     }
-
-    fn rewrite(&self, instrs: Instrs, produces_i32: &dyn Fn(&Instr) -> bool, next_result_slot: &mut usize) -> Instrs {
-        let mut out = Vec::with_capacity(instrs.len());
-        for (instr, location) in instrs {
-            match instr {
-                ref call if produces_i32(call) => {
-                    // result → scratch → its slot, and back on the stack.
-                    out.push((instr, location));
-                    out.push(at(Instr::LocalTee(LocalTee { local: self.scratch })));
-                    self.store_in_slot(self.scratch, *next_result_slot, &mut out);
-                    *next_result_slot += 1;
-                }
-                Instr::LocalSet(LocalSet { local }) => {
-                    out.push((instr, location));
-                    self.store(local, &mut out);
-                }
-                Instr::LocalTee(LocalTee { local }) => {
-                    // The tee'd value stays on the stack under the store's
-                    // own two operands.
-                    out.push((instr, location));
-                    self.store(local, &mut out);
-                }
-                Instr::Return(Return {}) => {
-                    out.extend(self.epilogue());
-                    out.push((instr, location));
-                }
-                Instr::ReturnCall(_) | Instr::ReturnCallIndirect(_) | Instr::ReturnCallRef(_) => {
-                    // A tail call would run the callee in this frame's
-                    // place; pop the frame first like a return.
-                    out.extend(self.epilogue());
-                    out.push((instr, location));
-                }
-                _ => out.push((instr, location)),
-            }
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -270,8 +903,23 @@ mod tests {
         let mut module = Module::from_buffer(&wat::parse_str(wat).unwrap()).unwrap();
         let stats = spill_pointers(&mut module).unwrap();
         let bytes = module.emit_wasm();
-        wasmparser::Validator::new().validate_all(&bytes).expect("the spilled module validates");
+        let features = wasmparser::WasmFeatures::default() | wasmparser::WasmFeatures::LEGACY_EXCEPTIONS;
+        wasmparser::Validator::new_with_features(features).validate_all(&bytes).expect("the spilled module validates");
         (bytes, stats)
+    }
+
+    /// Runs the module in wasmtime, which needs the exnref form of
+    /// exception handling.
+    fn instantiate(bytes: &[u8]) -> (wasmtime::Store<()>, wasmtime::Instance) {
+        let mut module = Module::from_buffer(bytes).unwrap();
+        super::super::exnref::translate_legacy_to_exnref(&mut module).unwrap();
+        let mut config = wasmtime::Config::new();
+        config.wasm_exceptions(true);
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let module = wasmtime::Module::new(&engine, module.emit_wasm()).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        (store, instance)
     }
 
     const MODULE: &str = r#"(module
@@ -293,20 +941,19 @@ mod tests {
         (func (export "sp") (result i32) (global.get $__stack_pointer)))"#;
 
     #[test]
-    fn only_functions_that_call_get_frames() {
+    fn only_values_used_after_a_call_are_stored() {
         let (_, stats) = spilled(MODULE);
-        // `caller` spills $p, $x and the results of its two calls; `leaf`,
-        // `observe` and the getters make no calls.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 4 });
+        // `caller` stores $p and $x before `observe` (both are used after
+        // it), nothing before `leaf` (neither local is read after it), and
+        // the value of $x that waits on the operand stack while `leaf` runs.
+        // `leaf`, `observe` and the getters make no calls.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 3, stores: 3 });
     }
 
     #[test]
     fn locals_are_visible_in_memory_during_calls_and_the_stack_is_balanced() {
         let (bytes, _) = spilled(MODULE);
-        let engine = wasmtime::Engine::default();
-        let module = wasmtime::Module::new(&engine, &bytes).unwrap();
-        let mut store = wasmtime::Store::new(&engine, ());
-        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let (mut store, instance) = instantiate(&bytes);
         let caller = instance.get_typed_func::<i32, i32>(&mut store, "caller").unwrap();
         let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
         let sp = instance.get_typed_func::<(), i32>(&mut store, "sp").unwrap();
@@ -321,7 +968,7 @@ mod tests {
     #[test]
     fn a_call_result_waiting_on_the_stack_is_visible_during_the_next_call() {
         // pair(make(), observe()): make's result sits on the operand stack
-        // while observe runs; its slot is the first after the (no) locals.
+        // while observe runs, and is the only value to keep.
         let (bytes, stats) = spilled(
             r#"(module
                 (memory (export "memory") 1)
@@ -331,12 +978,113 @@ mod tests {
                 (func $pair (param i32 i32) (result i32) (local.get 1))
                 (func (export "run") (result i32) (call $pair (call $make) (call $observe))))"#,
         );
-        assert_eq!(stats, SpillStats { functions: 1, slots: 3 });
-        let engine = wasmtime::Engine::default();
-        let module = wasmtime::Module::new(&engine, &bytes).unwrap();
-        let mut store = wasmtime::Store::new(&engine, ());
-        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
+        let (mut store, instance) = instantiate(&bytes);
         let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
         assert_eq!(run.call(&mut store, ()).unwrap(), 1234, "make's result was in the frame while observe ran");
+    }
+
+    #[test]
+    fn a_loop_stores_a_changed_local_only_where_it_calls() {
+        // $p changes on every iteration but is stored only before the call
+        // on the path taken every fourth time.
+        let (bytes, stats) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (global $seen (mut i32) (i32.const 0))
+                (func $observe (global.set $seen (i32.load (global.get $__stack_pointer))))
+                (func (export "walk") (result i32) (local $p i32)
+                    (local.set $p (i32.const 100))
+                    (loop $again
+                        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                        (if (i32.eqz (i32.and (local.get $p) (i32.const 15))) (then (call $observe)))
+                        (br_if $again (i32.lt_u (local.get $p) (i32.const 200))))
+                    (local.get $p))
+                (func (export "seen") (result i32) (global.get $seen)))"#,
+        );
+        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
+        let (mut store, instance) = instantiate(&bytes);
+        let walk = instance.get_typed_func::<(), i32>(&mut store, "walk").unwrap();
+        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
+        assert_eq!(walk.call(&mut store, ()).unwrap(), 200);
+        assert_eq!(seen.call(&mut store, ()).unwrap(), 192, "$p's value at the last call was in its slot");
+    }
+
+    #[test]
+    fn a_local_set_before_a_loop_that_calls_on_every_turn_is_stored_once_at_its_write() {
+        let (bytes, stats) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (global $seen (mut i32) (i32.const 0))
+                ;; $p has the second slot, after the parameter $n.
+                (func $observe (global.set $seen (i32.load offset=4 (global.get $__stack_pointer))))
+                (func (export "repeat") (param $n i32) (result i32) (local $p i32)
+                    (local.set $p (i32.const 1234))
+                    (loop $again
+                        (call $observe)
+                        (br_if $again (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+                    (local.get $p))
+                (func (export "seen") (result i32) (global.get $seen)))"#,
+        );
+        // $p after its one write; $n, written on every turn like the call,
+        // before the call.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
+        let (mut store, instance) = instantiate(&bytes);
+        let repeat = instance.get_typed_func::<i32, i32>(&mut store, "repeat").unwrap();
+        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
+        assert_eq!(repeat.call(&mut store, 3).unwrap(), 1234);
+        assert_eq!(seen.call(&mut store, ()).unwrap(), 1234, "$p was in its slot");
+    }
+
+    #[test]
+    fn a_local_read_only_by_a_catch_handler_is_stored_before_calls_that_may_throw() {
+        let (bytes, stats) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (global $seen (mut i32) (i32.const 0))
+                (tag $e (param i32))
+                (func $throw_observing (param i32)
+                    (global.set $seen (i32.load (global.get $__stack_pointer)))
+                    (throw $e (local.get 0)))
+                (func (export "catching") (param $v i32) (result i32) (local $q i32)
+                    (local.set $q (i32.mul (local.get $v) (i32.const 2)))
+                    try (result i32)
+                        (call $throw_observing (i32.const 7))
+                        (i32.const 0)
+                    catch $e
+                        drop
+                        local.get $q
+                    end)
+                (func (export "seen") (result i32) (global.get $seen)))"#,
+        );
+        // $v is dead after the call; $q is live only on the exception path.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
+        let (mut store, instance) = instantiate(&bytes);
+        let catching = instance.get_typed_func::<i32, i32>(&mut store, "catching").unwrap();
+        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
+        assert_eq!(catching.call(&mut store, 21).unwrap(), 42);
+        assert_eq!(seen.call(&mut store, ()).unwrap(), 42, "$q was in its slot when the exception left the call");
+    }
+
+    #[test]
+    fn calls_that_cannot_reach_the_collector_need_no_stores() {
+        let (_, stats) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (func $gc_collect_root)
+                (func $alloc (result i32) (call $gc_collect_root) (i32.const 16))
+                (func $pure (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+                (func (export "no_frame") (param $p i32) (result i32)
+                    (i32.add (call $pure (local.get $p)) (local.get $p)))
+                (func (export "frame") (param $p i32) (result i32)
+                    (i32.add (call $alloc) (local.get $p))))"#,
+        );
+        // Only `frame` stores ($p, live across `alloc`); `alloc` keeps
+        // nothing across its call.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
     }
 }
