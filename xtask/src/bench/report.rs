@@ -347,7 +347,7 @@ impl Report {
         tables.extend(self.builds.iter().map(|build| frozen_table(&build.name, &build.frozen)));
         Section {
             title: "Size".into(),
-            text: "Modules as shipped (legacy exception handling); sections from the symbol map. Frozen files, per build: their .mpy (bytecode and constants as mpy-cross wrote them; a file frozen as a string, its source) and the data their C objects add to the image; shared is frozen data no single file owns (their qstrs, the name and module tables, strings). The +example build is the first build with examples/micropython-wasm.toml (the frozen app and the fastmath C module).".into(),
+            text: "Modules as shipped (legacy exception handling), split by section; function names come from the symbol map kept before stripping. Frozen files, per build: their .mpy (bytecode and constants as mpy-cross wrote them; a file frozen as a string, its source) and the data their C objects add to the image; shared is frozen data no single file owns (their qstrs, the name and module tables, strings). The +example build is the first build with examples/micropython-wasm.toml (the frozen app and the fastmath C module).".into(),
             tables,
             charts: vec![Chart { title: "gzip size, kB".into(), unit: "kB".into(), bars }],
         }

@@ -38,9 +38,10 @@ pub struct ModuleSizes {
     pub sizes: Sizes,
     /// Raw bytes of the exnref form (wasmtime).
     pub exnref_raw: u64,
-    /// Bytes by kind of section, from the symbol map (the optimised module
-    /// before names and debug sections are stripped).
+    /// Bytes by kind of section of the module as shipped.
     pub sections: SectionSplit,
+    /// The largest functions, named by the symbol map (kept from before the
+    /// names were stripped).
     pub top_functions: Vec<FunctionSize>,
 }
 
@@ -71,7 +72,7 @@ pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
         )
         .with_context(|| format!("parsing {}", symbols_path.display()))?;
         let mut split = SectionSplit { code: 0, data: 0, custom: 0, other: 0 };
-        for (section, bytes) in &symbols.sections {
+        for (section, bytes) in &SymbolMap::of(&bytes)?.sections {
             match section.as_str() {
                 "code" => split.code += bytes,
                 "data" => split.data += bytes,
