@@ -332,6 +332,10 @@ fn wasm_compiler(
     build
         .flag(format!("--sysroot={}", toolchain.sysroot.display()))
         .flag("-mexception-handling")
+        // memcpy/memset/memmove as single memory.copy/memory.fill
+        // instructions instead of calls to wasi-libc's copy loops; every
+        // host this project targets (wasmtime, Node 20, browsers) runs them.
+        .flag("-mbulk-memory")
         .flag("-mllvm")
         .flag("-wasm-enable-sjlj")
         .flag(format!("-ffile-prefix-map={}=/micropython", source_root.display()))

@@ -19,8 +19,10 @@ pub fn optimize(input: &Path, output: &Path, profile: Profile) -> Result<()> {
     // Names survive Binaryen so the symbol map can attribute sizes; release
     // profiles strip them afterwards.
     options.debug_info(true);
-    // The features clang-19 emits for wasm32 (its target_features section).
+    // The features clang-19 emits for wasm32 with the flags of
+    // build::wasm_compiler (its target_features section).
     for feature in [
+        Feature::BulkMemory,
         Feature::ExceptionHandling,
         Feature::Multivalue,
         Feature::MutableGlobals,
