@@ -5,6 +5,7 @@ mod bench;
 mod build;
 mod ci;
 mod conformance;
+mod dirlock;
 mod fetch;
 mod inspect;
 mod package;

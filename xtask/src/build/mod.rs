@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::fetch::{self, FetchArgs, SourceOrigin, SourceTree};
 use crate::postprocess::provenance::{self, SourceRecord, ToolchainRecord};
 use crate::postprocess::{self, EhForm, GcStrategy, Processed, Profile, Provenance};
-use crate::project;
+use crate::{dirlock, project};
 use crate::toolchain::{self, Toolchain};
 use c_modules::CModules;
 use compile::{Compiler, Mode, Unit};
@@ -100,6 +100,7 @@ pub fn run_with(args: &BuildArgs, user: &UserArgs) -> Result<BuildOutput> {
     let port = Port::load(&project::repo_root().join("ports/wasm"), &args.variant)?;
     let settings = Settings { profile: args.profile, gc: args.gc, config_key: config.as_ref().map(UserConfig::key) };
     let build_dir = project::build_root().join(settings.folder_name(&port.variant));
+    let _lock = dirlock::lock(&build_dir)?;
     let processed =
         build_modules(&source, &port, &toolchain, &settings, &build_dir, config.as_ref()).with_context(|| {
             let with = config.as_ref().map(|config| format!(" with {}", config.path.display())).unwrap_or_default();

@@ -12,6 +12,7 @@ use super::genhdr::{self, object_name, HeaderJob};
 /// Builds (or reuses) mpy-cross for the tree at `source_root` inside
 /// `build_dir` and returns the executable's path.
 pub fn ensure(source_root: &Path, build_dir: &Path, source_date_epoch: u64) -> Result<PathBuf> {
+    let _lock = crate::dirlock::lock(build_dir)?;
     let host = host_triple();
     let mpy_cross_dir = source_root.join("mpy-cross");
     let mut build = cc::Build::new();

@@ -26,6 +26,7 @@ pub fn build(source: &SourceTree, variant: &str) -> Result<PathBuf> {
     let port = Port::load(&project::repo_root().join("ports/wasm"), variant)?;
     let key = source_key(source);
     let build_dir = project::cache_root().join("native").join(format!("{key}-{}", checkout_key())).join(variant);
+    let _lock = crate::dirlock::lock(&build_dir)?;
     let epoch = source_date_epoch(source_root);
     let compiler = native_compiler(source_root, &port, &build_dir)?;
 
