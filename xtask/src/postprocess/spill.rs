@@ -94,7 +94,8 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
 
         let cfg = Cfg::build(func, &index_of, &is_collecting_call)?;
         let live_out = cfg.liveness(tracked.len());
-        let at_writes = cfg.stored_at_writes(&live_out, tracked.len(), params);
+        let before_calls_only = cfg.stores_before_calls(&live_out, &BTreeSet::new(), tracked.len(), params);
+        let at_writes = cfg.stored_at_writes(&before_calls_only, tracked.len(), params);
         let stores_at = cfg.stores_before_calls(&live_out, &at_writes, tracked.len(), params);
         let waiting = waiting_values(func, &signatures, locals, &is_collecting_call)?;
         if stores_at.values().all(|stored| stored.is_empty()) && at_writes.is_empty() && waiting.is_empty() {
@@ -420,9 +421,15 @@ impl Cfg {
     }
 
     /// The locals cheaper to store after each of their writes (and, for
-    /// parameters, on entry) than before the calls they are live across,
-    /// estimating how often code runs as 8 to the power of its loop depth.
-    fn stored_at_writes(&self, live_out: &[Bits], size: usize, params: usize) -> BTreeSet<usize> {
+    /// parameters, on entry) than before calls (`before_calls`: where each
+    /// local would be stored if all were stored there), estimating how often
+    /// code runs as 8 to the power of its loop depth.
+    fn stored_at_writes(
+        &self,
+        before_calls: &HashMap<(InstrSeqId, usize), Vec<usize>>,
+        size: usize,
+        params: usize,
+    ) -> BTreeSet<usize> {
         let weight = |node: usize| 8u64.saturating_pow(self.depths[node]);
         let mut writes = vec![0u64; size];
         (0..params).for_each(|param| writes[param] = 1);
@@ -430,9 +437,9 @@ impl Cfg {
         for (node, effect) in self.effects.iter().enumerate() {
             match effect {
                 Effect::Set(local) => writes[*local] = writes[*local].saturating_add(weight(node)),
-                Effect::Collect(..) => {
-                    for local in live_out[node].indices() {
-                        calls[local] = calls[local].saturating_add(weight(node));
+                Effect::Collect(seq, position) => {
+                    for local in &before_calls[&(*seq, *position)] {
+                        calls[*local] = calls[*local].saturating_add(weight(node));
                     }
                 }
                 Effect::None | Effect::Get(_) => {}
