@@ -23,6 +23,13 @@
 //! - A value waiting on the operand stack while a collecting call runs
 //!   (`f(g(), h())` keeps g's result there during h) is copied into a slot
 //!   of its own right after the instruction that produced it.
+//! - The i32 arguments of a function that makes a collecting call are
+//!   stored at entry in slots of their own, for the whole call. Liveness
+//!   alone is not enough: the collector recognises only pointers to the
+//!   start of a heap block, and a function may keep only a pointer into an
+//!   argument's object live (`&self->mpz` across an allocation, in
+//!   `"%d" % 1418774543.0`), which a native frame would keep visible by
+//!   holding on to the argument.
 //!
 //! Functions without such values get no frame: leaf functions, and all
 //! functions whose calls cannot collect. Calls to imports (WASI, host
@@ -98,7 +105,17 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         let at_writes = cfg.stored_at_writes(&before_calls_only, tracked.len(), params);
         let stores_at = cfg.stores_before_calls(&live_out, &at_writes, tracked.len(), params);
         let waiting = waiting_values(func, &signatures, locals, &is_collecting_call)?;
-        if stores_at.values().all(|stored| stored.is_empty()) && at_writes.is_empty() && waiting.is_empty() {
+        // The i32 arguments of a function that can collect stay in slots of
+        // their own for the whole call, as a native frame usually keeps
+        // them: the function may hold only a pointer derived from one
+        // (`&self->mpz`) across an allocation, and MicroPython's collector
+        // recognises only pointers to the start of a block.
+        let pinned_params = if calls_collector(func, &is_collecting_call) { params } else { 0 };
+        if stores_at.values().all(|stored| stored.is_empty())
+            && at_writes.is_empty()
+            && waiting.is_empty()
+            && pinned_params == 0
+        {
             continue;
         }
 
@@ -113,7 +130,8 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         for site in &waiting {
             slot_of_value.insert(*site, slot_of_local.len() + slot_of_value.len());
         }
-        let slot_count = slot_of_local.len() + slot_of_value.len();
+        let first_pinned_slot = slot_of_local.len() + slot_of_value.len();
+        let slot_count = first_pinned_slot + pinned_params;
         // Keep the shadow stack 16-byte aligned, as clang's frames expect.
         let frame_size = (slot_count as i32 * 4 + 15) & !15;
         let spill = Spill {
@@ -169,6 +187,10 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         let entry = func.entry_block();
         let body = std::mem::take(&mut func.block_mut(entry).instrs);
         let mut instrs = spill.prologue();
+        for param in 0..pinned_params {
+            spill.store_local(tracked[param], first_pinned_slot + param, &mut instrs);
+            stores += 1;
+        }
         for param in (0..params).filter(|param| at_writes.contains(param)) {
             spill.store_local(tracked[param], slot_of_local[&tracked[param]], &mut instrs);
             stores += 1;
@@ -181,6 +203,11 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         stats.stores += stores;
     }
     Ok(stats)
+}
+
+/// Whether any instruction of `func` is a call that may collect.
+fn calls_collector(func: &LocalFunction, is_collecting_call: &impl Fn(&Instr) -> bool) -> bool {
+    sequences_of(func).into_iter().any(|seq| func.block(seq).instrs.iter().any(|(instr, _)| is_collecting_call(instr)))
 }
 
 /// The linker's `__stack_pointer`: by name when the module has names,
@@ -953,8 +980,10 @@ mod tests {
         // `caller` stores $p and $x before `observe` (both are used after
         // it), nothing before `leaf` (neither local is read after it), and
         // the value of $x that waits on the operand stack while `leaf` runs.
-        // `leaf`, `observe` and the getters make no calls.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 3, stores: 3 });
+        // `leaf`, `observe` and the getters make no calls. $p also keeps a
+        // slot of its own for the whole call, as every argument of a
+        // function that can collect.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 4, stores: 4 });
     }
 
     #[test]
@@ -1036,8 +1065,8 @@ mod tests {
                 (func (export "seen") (result i32) (global.get $seen)))"#,
         );
         // $p after its one write; $n, written on every turn like the call,
-        // before the call.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
+        // before the call; and $n's value at entry, pinned as an argument.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 3, stores: 3 });
         let (mut store, instance) = instantiate(&bytes);
         let repeat = instance.get_typed_func::<i32, i32>(&mut store, "repeat").unwrap();
         let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
@@ -1067,8 +1096,9 @@ mod tests {
                     end)
                 (func (export "seen") (result i32) (global.get $seen)))"#,
         );
-        // $v is dead after the call; $q is live only on the exception path.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
+        // $v is dead after the call (but pinned as an argument); $q is live
+        // only on the exception path.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
         let (mut store, instance) = instantiate(&bytes);
         let catching = instance.get_typed_func::<i32, i32>(&mut store, "catching").unwrap();
         let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
@@ -1090,8 +1120,37 @@ mod tests {
                 (func (export "frame") (param $p i32) (result i32)
                     (i32.add (call $alloc) (local.get $p))))"#,
         );
-        // Only `frame` stores ($p, live across `alloc`); `alloc` keeps
-        // nothing across its call.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
+        // Only `frame` stores ($p, live across `alloc`, and pinned as its
+        // argument); `alloc` keeps nothing across its call and has no
+        // arguments.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
+    }
+
+    /// A function that keeps only a pointer derived from its argument across
+    /// a collection (`&self->mpz`): the argument itself, the start of the
+    /// object, stays visible in its pinned slot.
+    #[test]
+    fn an_argument_stays_visible_while_only_a_pointer_into_it_is_live() {
+        let (bytes, stats) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (global $seen (mut i32) (i32.const 0))
+                (func $gc_collect_root)
+                ;; The caller's slots: $field (live across this call), then $self pinned.
+                (func $alloc (call $gc_collect_root)
+                    (global.set $seen (i32.load offset=4 (global.get $__stack_pointer))))
+                (func (export "format") (param $self i32) (result i32) (local $field i32)
+                    (local.set $field (i32.add (local.get $self) (i32.const 4)))
+                    (call $alloc)
+                    (local.get $field))
+                (func (export "seen") (result i32) (global.get $seen)))"#,
+        );
+        assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
+        let (mut store, instance) = instantiate(&bytes);
+        let format = instance.get_typed_func::<i32, i32>(&mut store, "format").unwrap();
+        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
+        assert_eq!(format.call(&mut store, 1000).unwrap(), 1004);
+        assert_eq!(seen.call(&mut store, ()).unwrap(), 1000, "the object's start was in the frame during the call");
     }
 }
