@@ -187,8 +187,8 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         let entry = func.entry_block();
         let body = std::mem::take(&mut func.block_mut(entry).instrs);
         let mut instrs = spill.prologue();
-        for param in 0..pinned_params {
-            spill.store_local(tracked[param], first_pinned_slot + param, &mut instrs);
+        for (offset, param) in tracked[..pinned_params].iter().enumerate() {
+            spill.store_local(*param, first_pinned_slot + offset, &mut instrs);
             stores += 1;
         }
         for param in (0..params).filter(|param| at_writes.contains(param)) {
