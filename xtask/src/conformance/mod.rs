@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::build::{self, BuildArgs};
-use crate::project;
+use crate::{dirlock, project};
 use skips::Mode;
 use suite::SuiteJob;
 
@@ -81,7 +81,8 @@ pub fn run(args: &ConformanceArgs) -> Result<()> {
     eprintln!("native reference: {}", native.display());
 
     let work_dir = project::build_root().join("conformance");
-    fs::create_dir_all(&work_dir)?;
+    // One run at a time: each stages its copies of the tests and its results here.
+    let _lock = dirlock::lock(&work_dir)?;
     let runner = work_dir.join("runner.mjs");
     fs::write(&runner, include_str!("runner.mjs"))?;
     let node = |extra: &[&str]| -> Vec<String> {
