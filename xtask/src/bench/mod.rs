@@ -58,7 +58,7 @@ pub struct BenchArgs {
     pub baseline: Option<PathBuf>,
     /// Growth of a size or of a speed ratio to native that counts as a
     /// regression (`5%` or `0.05`).
-    #[arg(long, default_value = "5%", value_parser = diff::parse_threshold)]
+    #[arg(long, default_value_t = DEFAULT_FAIL_OVER, value_parser = diff::parse_threshold)]
     pub fail_over: f64,
     /// Compare this report.json with the baseline instead of measuring.
     #[arg(long, value_name = "NEW.json", requires = "baseline")]
