@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use support::{repo_root, xtask, xtask_command};
+use support::{xtask, xtask_command};
 
 /// What a report must hold: the builds it measured and how hard it tried.
 struct Expect {
@@ -126,7 +126,7 @@ fn quick_report() -> &'static Path {
     static REPORT: OnceLock<PathBuf> = OnceLock::new();
     REPORT.get_or_init(|| {
         xtask(&["release", "--quick-report"]);
-        let dist = repo_root().join("dist");
+        let dist = support::dist_dir();
         for bundle in ["wasi/micropython.wasm", "npm/mpwasm/package.json", "rust/micropython-wasm/Cargo.toml"] {
             assert!(dist.join(bundle).is_file(), "the main job left no dist/{bundle}");
         }
@@ -409,7 +409,7 @@ fn full_run_measures_every_program() {
     // After the quick run, not beside it: two benchmarks at once would
     // measure each other.
     quick_report();
-    let out = repo_root().join("target/bench-test-full");
+    let out = support::test_output().join("bench-full");
     xtask(&["bench", "--out", out.to_str().unwrap()]);
     let report = read_json(&out.join("report.json"));
     let problems = problems(&report, &FULL);

@@ -21,7 +21,7 @@ fn npm_package() -> &'static Path {
     static PACKAGE_DIR: OnceLock<PathBuf> = OnceLock::new();
     PACKAGE_DIR.get_or_init(|| {
         xtask(&["dist"]);
-        repo_root().join("dist/npm").join(PACKAGE)
+        support::dist_dir().join("npm").join(PACKAGE)
     })
 }
 

@@ -31,7 +31,7 @@ fn copied_crate() -> &'static Path {
     static COPY: OnceLock<PathBuf> = OnceLock::new();
     COPY.get_or_init(|| {
         wasi_bundle();
-        let source = repo_root().join("dist/rust").join(CRATE);
+        let source = support::dist_dir().join("rust").join(CRATE);
         let copy = std::env::temp_dir().join("mpwasm-rust-bundle").join(CRATE);
         let _ = fs::remove_dir_all(&copy);
         copy_dir(&source, &copy);

@@ -32,6 +32,13 @@ static void mp_time_sleep(mp_obj_t seconds_o) {
     mp_int_t seconds = mp_obj_get_int(seconds_o);
     #endif
     if (seconds > 0) {
-        mp_hal_delay_us((mp_uint_t)(seconds * 1000000));
+        // In nanoseconds, capped where 64 bits end (585 years): the float
+        // conversion of anything larger is undefined.
+        #if MICROPY_PY_BUILTINS_FLOAT
+        mp_float_t ns = seconds * (mp_float_t)1e9;
+        mpwasm_sleep_ns(ns >= (mp_float_t)1.8e19 ? UINT64_MAX : (uint64_t)ns);
+        #else
+        mpwasm_sleep_ns((uint64_t)seconds * 1000000000u);
+        #endif
     }
 }

@@ -92,13 +92,19 @@ uint64_t mp_hal_time_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void mp_hal_delay_us(mp_uint_t us) {
-    struct timespec ts = { .tv_sec = us / 1000000u, .tv_nsec = (us % 1000000u) * 1000u };
+void mpwasm_sleep_ns(uint64_t ns) {
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
     nanosleep(&ts, NULL);
 }
 
+// 64-bit arithmetic: 32 bits of microseconds wrap after 71 minutes, so
+// sleep_ms(5000000) slept for 49 minutes less than asked.
+void mp_hal_delay_us(mp_uint_t us) {
+    mpwasm_sleep_ns((uint64_t)us * 1000u);
+}
+
 void mp_hal_delay_ms(mp_uint_t ms) {
-    mp_hal_delay_us(ms * 1000u);
+    mpwasm_sleep_ns((uint64_t)ms * 1000000u);
 }
 
 void mp_hal_get_random(size_t n, void *buf) {

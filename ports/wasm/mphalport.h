@@ -33,5 +33,7 @@ struct _vstr_t;
 int mp_hal_readline(struct _vstr_t *line, const char *prompt);
 void mp_hal_get_random(size_t n, void *buf);
 void mp_hal_delay_us(mp_uint_t us);
+// Sleeps for `ns` nanoseconds (WASI's poll_oneoff, which hosts may bound).
+void mpwasm_sleep_ns(uint64_t ns);
 
 #endif

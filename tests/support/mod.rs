@@ -36,18 +36,44 @@ pub fn cache_dir() -> PathBuf {
     base.join("mpwasm")
 }
 
+/// `cargo xtask ARGS`, writing its bundles to [`dist_dir`] and its build
+/// trees to [`build_dir`] (a test may point either elsewhere).
 pub fn xtask_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO"));
-    command.current_dir(repo_root()).args(["run", "--quiet", "--package", "xtask", "--"]).args(args);
+    command
+        .current_dir(repo_root())
+        .args(["run", "--quiet", "--package", "xtask", "--"])
+        .args(args)
+        .env("MPWASM_DIST_DIR", dist_dir())
+        .env("MPWASM_BUILD_DIR", build_dir());
     command
 }
 
-/// `dist/wasi`, built once per test binary by the project's main job.
+/// Where the tests' own output lives: a folder of the test target, never
+/// the checkout's `dist/` and `build/`, so that the release artifacts and
+/// the full report of a user's `cargo xtask release` survive the tests.
+/// CI keeps the target folder between runs, so builds there are
+/// incremental.
+pub fn test_output() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mpwasm")
+}
+
+/// The tests' `dist/`.
+pub fn dist_dir() -> PathBuf {
+    test_output().join("dist")
+}
+
+/// The tests' `build/`.
+pub fn build_dir() -> PathBuf {
+    test_output().join("build")
+}
+
+/// The tests' `dist/wasi`, built once per test binary by `cargo xtask dist`.
 pub fn wasi_bundle() -> &'static Path {
     static BUNDLE: OnceLock<PathBuf> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         xtask(&["dist"]);
-        repo_root().join("dist/wasi")
+        dist_dir().join("wasi")
     })
 }
 

@@ -46,9 +46,16 @@ pub struct Stats {
 }
 
 impl Compiler {
-    /// Links host objects into `executable` (with libm), unless it exists and
+    /// Links host objects into `executable` (with libm and `link_flags`), unless it exists and
     /// none of `units` was just rebuilt; `what` names it in errors.
-    pub fn link_host_executable(&self, units: &[Unit], rebuilt: bool, executable: &Path, what: &str) -> Result<()> {
+    pub fn link_host_executable(
+        &self,
+        units: &[Unit],
+        rebuilt: bool,
+        executable: &Path,
+        what: &str,
+        link_flags: &[OsString],
+    ) -> Result<()> {
         if !rebuilt && executable.exists() {
             return Ok(());
         }
@@ -58,6 +65,7 @@ impl Compiler {
             .arg("-o")
             .arg(&temp)
             .arg("-lm")
+            .args(link_flags)
             .output()
             .with_context(|| format!("linking {what}"))?;
         if !output.status.success() {

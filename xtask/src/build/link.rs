@@ -26,6 +26,7 @@ pub fn link(
     // and traps instead of silently overwriting static data.
     args.push("-Wl,--stack-first".into());
     args.push(format!("-Wl,-z,stack-size={}", settings.stack_size).into());
+    args.extend(settings.wrap_flags());
     if exec_model == ExecModel::Reactor {
         args.push("-mexec-model=reactor".into());
     }

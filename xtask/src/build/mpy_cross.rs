@@ -60,7 +60,7 @@ pub fn ensure(source_root: &Path, build_dir: &Path, source_date_epoch: u64) -> R
     let stats = compiler.run(Mode::Object, &units, &[], "mpy-cross")?;
 
     let executable = build_dir.join("mpy-cross");
-    compiler.link_host_executable(&units, stats.rebuilt > 0, &executable, "mpy-cross")?;
+    compiler.link_host_executable(&units, stats.rebuilt > 0, &executable, "mpy-cross", &[])?;
     Ok(executable)
 }
 

@@ -28,6 +28,16 @@ struct SourcesSection {
 #[serde(deny_unknown_fields)]
 pub struct LinkSection {
     pub stack_size: u32,
+    /// Symbols whose callers the linker routes to `__wrap_<name>`.
+    #[serde(default)]
+    pub wrap: Vec<String>,
+}
+
+impl LinkSection {
+    /// The linker flags (through the compiler driver) for `wrap`.
+    pub fn wrap_flags(&self) -> Vec<std::ffi::OsString> {
+        self.wrap.iter().map(|symbol| format!("-Wl,--wrap={symbol}").into()).collect()
+    }
 }
 
 /// How WASI starts a module.

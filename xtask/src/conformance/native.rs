@@ -71,7 +71,13 @@ pub fn build(source: &SourceTree, variant: &str) -> Result<PathBuf> {
     let stats = compiler.run(Mode::Object, &units, &defines, "native")?;
 
     let executable = build_dir.join("micropython");
-    compiler.link_host_executable(&units, stats.rebuilt > 0, &executable, "the native executable")?;
+    compiler.link_host_executable(
+        &units,
+        stats.rebuilt > 0,
+        &executable,
+        "the native executable",
+        &port.link.wrap_flags(),
+    )?;
     Ok(executable)
 }
 

@@ -6,6 +6,7 @@
 
 mod abi;
 mod npm;
+mod python;
 mod rust;
 mod staging;
 mod wasi;
@@ -38,6 +39,7 @@ pub fn run_dist(args: &DistArgs) -> Result<()> {
         wasi::write_bundle(&output, &dist)?,
         npm::write_package(&output, &api, &dist)?,
         rust::write_crate(&output, &api, &dist)?,
+        python::write_bundle(&output, &api, &dist)?,
     ];
     for bundle in staged {
         println!("{}", bundle.commit()?.display());

@@ -29,7 +29,10 @@ pub fn doctor() -> Result<()> {
 
 /// Installs the Debian toolchain packages if any requirement is missing.
 pub fn setup() -> Result<()> {
-    ensure_installed()
+    ensure_installed()?;
+    let python = super::python::tools_python()?;
+    println!("Python tools: {}", python.display());
+    Ok(())
 }
 
 /// Installs what is missing when that is possible here (root with apt-get),

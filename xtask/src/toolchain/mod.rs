@@ -5,6 +5,7 @@
 //! build, `doctor` and `setup` agree on one answer.
 
 mod doctor;
+pub mod python;
 
 pub use doctor::{doctor, ensure_installed, setup};
 
