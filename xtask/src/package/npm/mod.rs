@@ -28,18 +28,18 @@ const NODE_ENTRY: &str = "./node.js";
 const ABI: &str = "abi.js";
 const BROWSER_ENTRY: &str = "./browser.js";
 
-/// The hand-written package sources, embedded so that xtask alone can write
-/// the package.
+/// The hand-written package sources (`hosts/npm/`), embedded so that xtask
+/// alone can write the package.
 const SOURCES: &[(&str, &str)] = &[
-    ("core.js", include_str!("template/core.js")),
-    ("node.js", include_str!("template/node.js")),
-    ("browser.js", include_str!("template/browser.js")),
-    ("worker.js", include_str!("template/worker.js")),
-    ("worker-node.js", include_str!("template/worker-node.js")),
-    (CLI, include_str!("template/cli.js")),
-    (TYPES, include_str!("template/index.d.ts")),
+    ("core.js", include_str!("../../../../hosts/npm/core.js")),
+    ("node.js", include_str!("../../../../hosts/npm/node.js")),
+    ("browser.js", include_str!("../../../../hosts/npm/browser.js")),
+    ("worker.js", include_str!("../../../../hosts/npm/worker.js")),
+    ("worker-node.js", include_str!("../../../../hosts/npm/worker-node.js")),
+    (CLI, include_str!("../../../../hosts/npm/cli.js")),
+    (TYPES, include_str!("../../../../hosts/npm/index.d.ts")),
 ];
-const README: &str = include_str!("template/README.md");
+const README: &str = include_str!("../../../../hosts/npm/README.md");
 
 /// Stages `dist/npm/mpwasm/`, ready for `npm pack` or `npm publish` once committed.
 pub fn write_package(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Staging> {

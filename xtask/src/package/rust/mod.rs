@@ -19,41 +19,45 @@ const CRATE_NAME: &str = "micropython-wasm";
 /// The crate's own version; the MicroPython version is in its description.
 const CRATE_VERSION: &str = "0.1.0";
 
-/// The hand-written crate sources, embedded so that xtask alone can write
-/// the crate. `Cargo.toml`, `Cargo.lock` and `README.md` also get the
+/// Where the crate's hand-written sources live in this repository.
+#[cfg(test)]
+const SOURCE_DIR: &str = "hosts/rust";
+
+/// The hand-written crate sources (`hosts/rust/`), embedded so that xtask
+/// alone can write the crate. `Cargo.toml`, `Cargo.lock` and `README.md` also get the
 /// versions filled in.
 const SOURCES: &[(&str, &str)] = &[
-    ("Cargo.toml", include_str!("template/Cargo.toml")),
-    ("Cargo.lock", include_str!("template/Cargo.lock")),
-    ("README.md", include_str!("template/README.md")),
-    (".gitignore", include_str!("template/.gitignore")),
-    ("rustfmt.toml", include_str!("template/rustfmt.toml")),
-    ("src/lib.rs", include_str!("template/src/lib.rs")),
-    ("src/cache.rs", include_str!("template/src/cache.rs")),
-    ("src/engine.rs", include_str!("template/src/engine.rs")),
-    ("src/error.rs", include_str!("template/src/error.rs")),
-    ("src/host.rs", include_str!("template/src/host.rs")),
-    ("src/instance.rs", include_str!("template/src/instance.rs")),
-    ("src/output.rs", include_str!("template/src/output.rs")),
-    ("src/sandbox.rs", include_str!("template/src/sandbox.rs")),
-    ("src/session.rs", include_str!("template/src/session.rs")),
-    ("src/bin/micropython-wasm/main.rs", include_str!("template/src/bin/micropython-wasm/main.rs")),
-    ("src/bin/micropython-wasm/args.rs", include_str!("template/src/bin/micropython-wasm/args.rs")),
-    ("src/bin/micropython-wasm/repl.rs", include_str!("template/src/bin/micropython-wasm/repl.rs")),
-    ("examples/run.rs", include_str!("template/examples/run.rs")),
-    ("examples/session.rs", include_str!("template/examples/session.rs")),
-    ("examples/host_function.rs", include_str!("template/examples/host_function.rs")),
-    ("examples/limits.rs", include_str!("template/examples/limits.rs")),
-    ("tests/api.rs", include_str!("template/tests/api.rs")),
-    ("tests/limits.rs", include_str!("template/tests/limits.rs")),
-    ("tests/cache.rs", include_str!("template/tests/cache.rs")),
-    ("tests/cli.rs", include_str!("template/tests/cli.rs")),
-    ("tests/repl.rs", include_str!("template/tests/repl.rs")),
-    ("tests/examples.rs", include_str!("template/tests/examples.rs")),
-    ("tests/hostile.rs", include_str!("template/tests/hostile.rs")),
-    ("tests/hostile_cli.rs", include_str!("template/tests/hostile_cli.rs")),
-    ("tests/load.rs", include_str!("template/tests/load.rs")),
-    ("tests/fuzz.rs", include_str!("template/tests/fuzz.rs")),
+    ("Cargo.toml", include_str!("../../../../hosts/rust/Cargo.toml")),
+    ("Cargo.lock", include_str!("../../../../hosts/rust/Cargo.lock")),
+    ("README.md", include_str!("../../../../hosts/rust/README.md")),
+    (".gitignore", include_str!("../../../../hosts/rust/.gitignore")),
+    ("rustfmt.toml", include_str!("../../../../hosts/rust/rustfmt.toml")),
+    ("src/lib.rs", include_str!("../../../../hosts/rust/src/lib.rs")),
+    ("src/cache.rs", include_str!("../../../../hosts/rust/src/cache.rs")),
+    ("src/engine.rs", include_str!("../../../../hosts/rust/src/engine.rs")),
+    ("src/error.rs", include_str!("../../../../hosts/rust/src/error.rs")),
+    ("src/host.rs", include_str!("../../../../hosts/rust/src/host.rs")),
+    ("src/instance.rs", include_str!("../../../../hosts/rust/src/instance.rs")),
+    ("src/output.rs", include_str!("../../../../hosts/rust/src/output.rs")),
+    ("src/sandbox.rs", include_str!("../../../../hosts/rust/src/sandbox.rs")),
+    ("src/session.rs", include_str!("../../../../hosts/rust/src/session.rs")),
+    ("src/bin/micropython-wasm/main.rs", include_str!("../../../../hosts/rust/src/bin/micropython-wasm/main.rs")),
+    ("src/bin/micropython-wasm/args.rs", include_str!("../../../../hosts/rust/src/bin/micropython-wasm/args.rs")),
+    ("src/bin/micropython-wasm/repl.rs", include_str!("../../../../hosts/rust/src/bin/micropython-wasm/repl.rs")),
+    ("examples/run.rs", include_str!("../../../../hosts/rust/examples/run.rs")),
+    ("examples/session.rs", include_str!("../../../../hosts/rust/examples/session.rs")),
+    ("examples/host_function.rs", include_str!("../../../../hosts/rust/examples/host_function.rs")),
+    ("examples/limits.rs", include_str!("../../../../hosts/rust/examples/limits.rs")),
+    ("tests/api.rs", include_str!("../../../../hosts/rust/tests/api.rs")),
+    ("tests/limits.rs", include_str!("../../../../hosts/rust/tests/limits.rs")),
+    ("tests/cache.rs", include_str!("../../../../hosts/rust/tests/cache.rs")),
+    ("tests/cli.rs", include_str!("../../../../hosts/rust/tests/cli.rs")),
+    ("tests/repl.rs", include_str!("../../../../hosts/rust/tests/repl.rs")),
+    ("tests/examples.rs", include_str!("../../../../hosts/rust/tests/examples.rs")),
+    ("tests/hostile.rs", include_str!("../../../../hosts/rust/tests/hostile.rs")),
+    ("tests/hostile_cli.rs", include_str!("../../../../hosts/rust/tests/hostile_cli.rs")),
+    ("tests/load.rs", include_str!("../../../../hosts/rust/tests/load.rs")),
+    ("tests/fuzz.rs", include_str!("../../../../hosts/rust/tests/fuzz.rs")),
 ];
 
 /// The embedded modules: (build artifact, file under `wasm/`, constant prefix in `src/embedded.rs`).
@@ -119,11 +123,11 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 mod tests {
     use super::*;
 
-    /// Every file of the template is embedded, so none is silently left out
-    /// of the generated crate.
+    /// Every file of the crate's sources is embedded, so none is silently
+    /// left out of the generated crate.
     #[test]
-    fn every_template_file_is_listed() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/package/rust/template");
+    fn every_source_file_is_listed() {
+        let root = crate::project::repo_root().join(SOURCE_DIR);
         let mut found = Vec::new();
         let mut pending = vec![root.clone()];
         while let Some(dir) = pending.pop() {
