@@ -91,9 +91,9 @@ impl std::fmt::Debug for Run {
     }
 }
 
-/// Runs the WASI bundle's exnref command module through the crate's CLI.
+/// Runs the WASI bundle's (standard-encoded) command module through the crate's CLI.
 fn run_wasi(options: &[&str], args: &[&str]) -> Run {
-    let module = wasi_bundle().join("micropython.exnref.wasm");
+    let module = wasi_bundle().join("micropython.wasm");
     let output =
         Command::new(cli()).arg("--wasm").arg(&module).args(options).args(args).output().expect("the CLI starts");
     Run {

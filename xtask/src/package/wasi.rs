@@ -11,23 +11,25 @@ use super::staging::Staging;
 use crate::build::BuildOutput;
 use crate::postprocess::Provenance;
 
+/// The standard encoding, which every WASI runtime implements, under the
+/// plain name: `wasmtime run micropython.wasm` works as a newcomer expects.
 const MODULE_NAME: &str = "micropython.wasm";
-const EXNREF_MODULE_NAME: &str = "micropython.exnref.wasm";
+/// The legacy encoding, for the engines that run only it (Node 20, browsers).
+const LEGACY_MODULE_NAME: &str = "micropython.legacy-eh.wasm";
 
 /// Stages `dist/wasi/`: the command module in both exception-handling forms,
 /// its README, checksums and provenance.
 pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
     let staging = Staging::new(&dist.join("wasi"))?;
     let mut sums = String::new();
-    for (name, module) in
-        [(MODULE_NAME, build.command_module()), (EXNREF_MODULE_NAME, &build.exnref_modules["command"])]
-    {
+    let standard = build.exnref_modules["command"].as_path();
+    for (name, module) in [(MODULE_NAME, standard), (LEGACY_MODULE_NAME, build.command_module())] {
         let bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
         fs::write(staging.path().join(name), &bytes)?;
         sums.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(&bytes))));
     }
 
-    let module_bytes = fs::read(build.command_module())?;
+    let module_bytes = fs::read(standard)?;
     let provenance = Provenance::read(&module_bytes)?.context("the command module has no provenance section")?;
     let provenance_json = provenance.to_json();
     fs::write(staging.path().join("provenance.json"), &provenance_json)?;
@@ -46,31 +48,36 @@ Two encodings of the same WASI preview 1 command module; they differ only in
 how WebAssembly exception handling (MicroPython's non-local return) is
 written:
 
-- `micropython.wasm` — legacy `try`/`catch`, for Node and browsers.
-- `micropython.exnref.wasm` — standard `try_table`/`exnref`, for wasmtime.
+- `micropython.wasm` — standard `try_table`/`exnref`: wasmtime and the
+  other WASI runtimes.
+- `micropython.legacy-eh.wasm` — legacy `try`/`catch`, for the engines
+  that run only that: Node 20 and today's browsers.
 
 ## Run it
 
 wasmtime (37 or newer):
 
 ```
-wasmtime run -W exceptions=y --dir . micropython.exnref.wasm -c 'print(1+1)'
+wasmtime run -W exceptions=y --dir . micropython.wasm -c 'print(1+1)'
 ```
 
-Node 20 or newer (`node:wasi`):
+Node 20 or newer (`node:wasi`, with the legacy encoding). `node:wasi` is
+not a sandbox: a symbolic link inside a preopened folder leads outside it,
+so preopen only folders whose contents you trust, or none (as here); for
+untrusted code use wasmtime, or the Rust, Python or npm bundles, whose
+hosts grant no folder unless asked:
 
 ```js
 import {{ readFile }} from "node:fs/promises";
 import {{ WASI }} from "node:wasi";
-const wasi = new WASI({{ version: "preview1", args: ["micropython", "-c", "print(1+1)"], preopens: {{ "/": "." }}, returnOnExit: true }});
-const module = await WebAssembly.compile(await readFile("micropython.wasm"));
+const wasi = new WASI({{ version: "preview1", args: ["micropython", "-c", "print(1+1)"], returnOnExit: true }});
+const module = await WebAssembly.compile(await readFile("micropython.legacy-eh.wasm"));
 const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
 process.exitCode = wasi.start(instance);
 ```
 
-Other WASI runtimes (wasmer-style `run` commands) take the module that
-matches the exception-handling encoding they implement, with the same
-arguments.
+Other WASI runtimes (wasmer-style `run` commands) take `micropython.wasm`
+with the same arguments.
 
 ## Command line
 
