@@ -113,6 +113,23 @@ fn the_bundle_holds_a_wheel_an_sdist_and_their_checksums() {
     assert!(readme.contains("pip install micropython-wasm") && !readme.contains("{{"), "{readme}");
 }
 
+/// pip builds the same package from the sdist (with hatchling, pinned in
+/// its pyproject.toml, fetched into an isolated build environment).
+#[test]
+fn the_sdist_builds_the_same_wheel() {
+    let out = support::test_output().join("python-sdist-wheel");
+    if out.exists() {
+        fs::remove_dir_all(&out).unwrap();
+    }
+    run(Command::new(venv().join("bin/python"))
+        .args(["-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps", "--wheel-dir"])
+        .arg(&out)
+        .arg(artifact(".tar.gz")));
+    let rebuilt: Vec<PathBuf> = fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(rebuilt.len(), 1, "{rebuilt:?}");
+    assert_eq!(zip_names(&rebuilt[0]), zip_names(&artifact(".whl")));
+}
+
 /// The packaged module is the exnref library module the other bundles embed.
 #[test]
 fn the_wheel_carries_the_library_module() {

@@ -2,9 +2,10 @@
 set of limits, and the calls into it.
 
 Everything crossing into the guest goes through :meth:`Guest._enter`,
-which arms the limits: fuel for the call, the wall clock (the epoch
-callback checks it every tick), the output caps, and the thread-local
-record that lets the linker's host functions find this interpreter.
+which arms the limits (fuel for the call; the wall clock, which the epoch
+callback checks every tick) and sets the thread-local record through which
+the linker's host functions, shared by every interpreter of the process,
+find this one. Output is captured, and capped, by our own ``fd_write``.
 """
 
 from __future__ import annotations
@@ -92,27 +93,24 @@ def _host_take_result(caller: wasmtime.Caller, buffer: int, length: int) -> None
 # guest's own thread, rather than through wasmtime's custom output streams,
 # which call back into Python from wasmtime's runtime threads (a callback
 # still pending when the interpreter shuts down aborts the process with a
-# Rust panic). Nothing else is
-# writable: the only preopen is read-only.
+# Rust panic). Nothing else is writable: the only preopen is read-only.
 _EBADF = 8
 
 
 def _fd_write(caller: wasmtime.Caller, fd: int, iovs_ptr: int, iovs_len: int, nwritten_ptr: int) -> int:
-    guest = _active()
-    capture = guest.streams.get(fd)
+    capture = _active().streams.get(fd)
     if capture is None:
         return _EBADF
-    memory = caller["memory"]
-    assert isinstance(memory, wasmtime.Memory)
-    iovs = bytes(memory.read(caller, iovs_ptr, iovs_ptr + 8 * iovs_len))
+    iovs = _read(caller, iovs_ptr, 8 * iovs_len)
     written = 0
     for index in range(iovs_len):
         ptr, length = struct.unpack_from("<II", iovs, 8 * index)
-        capture(bytes(memory.read(caller, ptr, ptr + length)))
+        capture(_read(caller, ptr, length))
         written += length
     if capture.exceeded:
+        # A trap: the guest cannot catch it, and the run ends at once.
         raise _Stopped(f"output limit on {capture.name}")
-    memory.write(caller, struct.pack("<I", written), nwritten_ptr)
+    _write(caller, nwritten_ptr, struct.pack("<I", written))
     return 0
 
 
@@ -329,19 +327,16 @@ class Guest:
         return min(room, DEFAULT_HEAP_BYTES)
 
     def _tick(self, _context: object, _data: object, delta: "ctypes._Pointer[ctypes.c_uint64]", kind: object) -> int:
-        reason = self._stop_reason()
-        if reason is None:
-            delta[0] = 1
-            kind[0] = 0  # continue
-            return 0
-        self._stopped_by = reason
-        error = _ffi.wasmtime_error_new(f"micropython-wasm stopped the guest: {reason}".encode())
-        return ctypes.cast(error, ctypes.c_void_p).value or 0
+        """wasmtime's epoch-deadline callback: go on for another tick, or
+        (past the deadline) return an error, which traps the guest."""
 
-    def _stop_reason(self) -> Optional[str]:
-        if self._deadline is not None and time.monotonic() >= self._deadline:
-            return "timeout"
-        return None
+        if self._deadline is None or time.monotonic() < self._deadline:
+            delta[0] = 1
+            kind[0] = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
+            return 0
+        self._stopped_by = "timeout"
+        error = _ffi.wasmtime_error_new(b"micropython-wasm: wall clock timeout")
+        return ctypes.cast(error, ctypes.c_void_p).value or 0
 
     def sleep(self, nanoseconds: int) -> None:
         """Waits as the guest asked, but never past its deadline."""
@@ -397,8 +392,6 @@ class Guest:
             self._deadline = None
         with self._enter(INTERNAL_FUEL):
             self._free(store, ptr)
-        if self._stdout.exceeded or self._stderr.exceeded:
-            raise self._stopped(None, fuel)
         return status, remaining
 
     def needs_more_input(self, code: str) -> bool:
@@ -441,7 +434,7 @@ class Guest:
             exit_code=status & 0xFF,
         )
 
-    def _stopped(self, exc: Optional[BaseException], fuel: int) -> BaseException:
+    def _stopped(self, exc: BaseException, fuel: int) -> BaseException:
         """What a call that did not return normally raises."""
 
         if self._stdout.exceeded or self._stderr.exceeded:
@@ -461,7 +454,6 @@ class Guest:
             return MicroPythonWasmError(f"guest trapped: {exc.message}")
         if isinstance(exc, wasmtime.WasmtimeError):
             return MicroPythonWasmError(f"wasmtime error: {exc}")
-        assert exc is not None
         return exc
 
     def close(self) -> None:
