@@ -188,27 +188,17 @@ def _instance_pre(digest: str, module: wasmtime.Module, limits: Limits) -> wasmt
             i32 = wasmtime.ValType.i32()
             linker = wasmtime.Linker(engine())
             linker.define_wasi()
+            # Ours replace two of WASI's (see above) and add the library
+            # module's imports: (module, name, parameters, results, function).
             linker.allow_shadowing = True
-            linker.define_func(
-                "wasi_snapshot_preview1",
-                "poll_oneoff",
-                wasmtime.FuncType([i32, i32, i32, i32], [i32]),
-                _poll_oneoff,
-                access_caller=True,
-            )
-            linker.define_func(
-                "wasi_snapshot_preview1",
-                "fd_write",
-                wasmtime.FuncType([i32, i32, i32, i32], [i32]),
-                _fd_write,
-                access_caller=True,
-            )
-            linker.define_func(
-                "mpwasm", "host_call", wasmtime.FuncType([i32, i32, i32, i32], [i32]), _host_call, access_caller=True
-            )
-            linker.define_func(
-                "mpwasm", "host_take_result", wasmtime.FuncType([i32, i32], []), _host_take_result, access_caller=True
-            )
+            for module_name, name, params, results, function in (
+                ("wasi_snapshot_preview1", "fd_write", 4, 1, _fd_write),
+                ("wasi_snapshot_preview1", "poll_oneoff", 4, 1, _poll_oneoff),
+                ("mpwasm", "host_call", 4, 1, _host_call),
+                ("mpwasm", "host_take_result", 2, 0, _host_take_result),
+            ):
+                signature = wasmtime.FuncType([i32] * params, [i32] * results)
+                linker.define_func(module_name, name, signature, function, access_caller=True)
             _linker = linker
         pre = _pre.get(digest)
         if pre is None:
