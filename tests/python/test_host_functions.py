@@ -175,3 +175,11 @@ def test_runs_see_only_their_own_host_functions() -> None:
     assert run("import host\nprint(host.a())", host_functions={"a": lambda: 1}).stdout == "1\n"
     with pytest.raises(MicroPythonWasmError):
         run("import host\nhost.a()")
+
+
+def test_a_host_function_may_run_another_interpreter() -> None:
+    def inner(code: str) -> str:
+        return run(code).stdout
+
+    result = run("import host\nprint(host.inner('print(6 * 7)'), end='')\nprint('outer')", host_functions={"inner": inner})
+    assert result.stdout == "42\nouter\n"
