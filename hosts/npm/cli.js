@@ -18,7 +18,7 @@ function parseSize(text) {
   return Number(match[1]) * { "": 1, k: 1024, m: 1024 * 1024 }[match[2].toLowerCase()];
 }
 
-let heapsize = 0;
+let heapsize;
 let code;
 let file;
 const args = process.argv.slice(2);
@@ -54,6 +54,10 @@ const mp = await loadMicroPython({
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   stdin: interactive ? undefined : readStdin,
+}).catch((error) => {
+  // An option out of range, such as the heap size.
+  if (error instanceof RangeError) fail(error.message);
+  throw error;
 });
 
 // Runs source text and returns the exit status a Python process would have.

@@ -51,39 +51,71 @@ export class PythonOutputLimitError extends Error {
 const describe = (error) =>
   !(error instanceof Error) ? String(error) : error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
 
-// Delivers decoded text to `write` whole lines at a time (without the
-// newline), as upstream's `linebuffer: true` does, or as it arrives.
-function textSink(write, linebuffer) {
-  let pending = "";
+// A heap over 1 GiB could take memory past 2 GiB, where pointers (i32s)
+// turn negative in JavaScript; setTimeout cannot wait over 2^31 - 1 ms.
+function check(name, value, valid, range) {
+  if (value === undefined || (typeof value === "number" && valid(value))) return value;
+  throw new RangeError(`${name} must be ${range}, not ${String(value)}`);
+}
+const checkHeapsize = (bytes) =>
+  check("heapsize", bytes, (n) => n % 1 === 0 && n >= 1 << 14 && n <= 1 << 30, "a whole number of bytes from 16 KiB to 1 GiB");
+const checkTimeout = (ms) => check("timeout", ms, (n) => n >= 1 && n <= 2 ** 31 - 1, "from 1 to 2147483647 ms");
+
+// Decodes bytes for `write`: whole lines at a time (without the newline),
+// as upstream's `linebuffer: true` does, or as they arrive. A line waits in
+// a buffer that doubles, so an endless one costs linear time.
+function lineSink(write, linebuffer) {
+  const decoder = new TextDecoder();
+  let line = new Uint8Array(0);
+  let size = 0;
   return {
-    push(text) {
-      if (!linebuffer) return text && write(text);
-      const lines = (pending + text).split("\n");
-      pending = lines.pop();
-      for (const line of lines) write(line);
+    push(bytes) {
+      if (!linebuffer) {
+        const text = decoder.decode(bytes, { stream: true });
+        return void (text && write(text));
+      }
+      if (size + bytes.length > line.length) {
+        const grown = new Uint8Array(Math.max(2 * line.length, size + bytes.length));
+        grown.set(line.subarray(0, size));
+        line = grown;
+      }
+      line.set(bytes, size);
+      size += bytes.length;
+      const end = bytes.lastIndexOf(10);
+      if (end < 0) return;
+      const cut = size - bytes.length + end;
+      for (const text of decoder.decode(line.subarray(0, cut)).split("\n")) write(text);
+      line.copyWithin(0, cut + 1, size);
+      size -= cut + 1;
     },
     flush() {
-      if (pending) write(pending);
-      pending = "";
+      const text = decoder.decode(line.subarray(0, size));
+      line = new Uint8Array(0);
+      size = 0;
+      if (text) write(text);
     },
   };
 }
 
-// Decodes bytes for a text sink. With a `limit`, a run (from one `reset` to
-// the next) that writes more passes on the bytes up to it, then throws
-// PythonOutputLimitError out of the WASI call, which unwinds the module.
-function byteSink(write, linebuffer, stream, limit = Infinity) {
-  const decoder = new TextDecoder();
-  const sink = textSink(write, linebuffer);
+// stdout and stderr by file descriptor (default: console, line by line).
+function outputs(options) {
+  const sink = (write, log) => lineSink(write ?? ((text) => log(text)), !write || (options.linebuffer ?? true));
+  return { 1: sink(options.stdout, console.log), 2: sink(options.stderr, console.error) };
+}
+
+// Caps what a run (since the sink's `reset`) writes at `limit` bytes: those
+// up to it pass, then PythonOutputLimitError is thrown out of the WASI call,
+// which unwinds the module.
+function capped(sink, stream, limit = Infinity) {
   let written = 0;
   return {
     push(bytes) {
-      const room = limit - written;
+      const room = Math.max(limit - written, 0);
       written += bytes.length;
-      sink.push(decoder.decode(bytes.length > room ? bytes.subarray(0, room) : bytes, { stream: true }));
+      sink.push(bytes.length > room ? bytes.subarray(0, room) : bytes);
       if (written > limit) throw new PythonOutputLimitError(stream, limit);
     },
-    flush: () => (sink.push(decoder.decode()), sink.flush()),
+    flush: () => sink.flush(),
     reset: () => void (written = 0),
   };
 }
@@ -104,7 +136,8 @@ const nowNs = (clock) =>
 
 // The WASI functions the module imports (see `wasm-objdump -x -j Import`).
 // The interpreter has no filesystem here: no directory is preopened, so
-// wasi-libc never reaches the path_* calls, and stdio is all there is.
+// wasi-libc never reaches the path_* calls, and stdio is all there is:
+// `io.output[fd]` and `io.read`.
 function wasi(memory, io) {
   const view = () => new DataView(memory().buffer);
   const bytes = () => new Uint8Array(memory().buffer);
@@ -124,7 +157,7 @@ function wasi(memory, io) {
       return 0;
     },
     fd_write(fd, iovs, count, out) {
-      const sink = fd === 1 ? io.stdout : fd === 2 ? io.stderr : null;
+      const sink = io.output[fd];
       if (!sink) return EBADF;
       let total = 0;
       for (const [ptr, len] of iovecs(iovs, count)) {
@@ -214,20 +247,19 @@ function stdinReader(stdin) {
   };
 }
 
-const defaultWriter = (log) => (text) => log(text);
-
 // Instantiates a compiled module into a running interpreter.
-export async function instantiate(module, options = {}) {
-  const { heapsize = 0, linebuffer = true, stdin, maxOutput } = options;
-  const stdout = byteSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true, "stdout", maxOutput);
-  const stderr = byteSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true, "stderr", maxOutput);
+export async function instantiate(module, options = {}, output = outputs(options)) {
+  const { stdin, maxOutput } = options;
+  const heapsize = checkHeapsize(options.heapsize);
+  const stdout = capped(output[1], "stdout", maxOutput);
+  const stderr = capped(output[2], "stderr", maxOutput);
+  const io = { output: { 1: stdout, 2: stderr }, read: stdinReader(stdin) };
   const functions = new Map();
   let exports;
   let pending;
   let busy = false;
   let crash;
-  const memory = () => exports.memory;
-  const bytes = () => new Uint8Array(memory().buffer);
+  const bytes = () => new Uint8Array(exports.memory.buffer);
   const decode = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
 
   const host = {
@@ -258,18 +290,24 @@ export async function instantiate(module, options = {}) {
     },
   };
 
-  const instance = await WebAssembly.instantiate(module, {
-    wasi_snapshot_preview1: wasi(memory, { stdout, stderr, read: stdinReader(stdin) }),
-    mpwasm: host,
-  });
-  exports = instance.exports;
-  exports._initialize();
-  if (exports.mpwasm_init(heapsize) !== 0) throw new Error(`cannot allocate a MicroPython heap of ${heapsize} bytes`);
+  // A new instance, whose WASI calls reach its own memory.
+  async function start() {
+    let fresh;
+    const instance = await WebAssembly.instantiate(module, {
+      wasi_snapshot_preview1: wasi(() => fresh.memory, io),
+      mpwasm: host,
+    });
+    fresh = instance.exports;
+    fresh._initialize();
+    if (fresh.mpwasm_init(heapsize ?? 0) !== 0) throw new Error(`cannot allocate a MicroPython heap of ${heapsize} bytes`);
+    return fresh;
+  }
+  exports = await start();
 
   // Passes `text` to `body` as (pointer, length) in the module's memory.
   function withText(text, body) {
     const encoded = encoder.encode(text);
-    const ptr = exports.mpwasm_alloc(encoded.length);
+    const ptr = exports.mpwasm_alloc(encoded.length) >>> 0;
     bytes().set(encoded, ptr);
     try {
       return body(ptr, encoded.length);
@@ -279,7 +317,7 @@ export async function instantiate(module, options = {}) {
   }
 
   function enter() {
-    if (crash) throw new Error("this MicroPython instance crashed earlier; load a new one", { cause: crash });
+    if (crash) throw new Error("this MicroPython instance crashed earlier; reset() it", { cause: crash });
     if (busy) throw new Error("MicroPython is already running (runPython from a registered function is not allowed)");
     busy = true;
   }
@@ -303,7 +341,7 @@ export async function instantiate(module, options = {}) {
         stderr.flush();
       }
       if (status !== 0) {
-        const detail = JSON.parse(decode(exports.mpwasm_error_json(), exports.mpwasm_error_json_len()));
+        const detail = JSON.parse(decode(exports.mpwasm_error_json() >>> 0, exports.mpwasm_error_json_len()));
         throw new PythonError(detail, status & FORCED_EXIT ? status & 0xff : undefined);
       }
     },
@@ -327,6 +365,11 @@ export async function instantiate(module, options = {}) {
     },
     needsMoreInput(code) {
       return withText(code, (ptr, len) => exports.mpwasm_needs_more_input(ptr, len)) === 1;
+    },
+    async reset() {
+      if (busy) throw new Error("MicroPython is running: reset() it after the call returns");
+      exports = await start();
+      crash = undefined;
     },
   };
   return api;
@@ -380,6 +423,8 @@ export function serveWorker(port) {
   let data;
   const post = (message) => port.postMessage(message);
 
+  const forward = (fd) => ({ push: (bytes) => post({ t: "out", fd, bytes: bytes.slice() }), flush() {} });
+
   const remoteCall = (name) => (...args) => {
     if (!header) throw "calling JavaScript from a worker needs SharedArrayBuffer (a cross-origin isolated page)";
     Atomics.store(header, 0, 0);
@@ -403,15 +448,8 @@ export function serveWorker(port) {
         header = new Int32Array(message.shared, 0, 4);
         data = new Uint8Array(message.shared, HEADER);
       }
-      const write = (fd) => (text) => post({ t: "out", fd, text });
       try {
-        api = await instantiate(message.module, {
-          heapsize: message.heapsize,
-          maxOutput: message.maxOutput,
-          stdout: write(1),
-          stderr: write(2),
-          linebuffer: false,
-        });
+        api = await instantiate(message.module, message, { 1: forward(1), 2: forward(2) });
         post({ t: "ready" });
       } catch (error) {
         post({ t: "failed", error: errorDetail(error) });
@@ -450,23 +488,23 @@ function concat(parts) {
 // (busy says whether a call is running, so Node can unref an idle worker).
 export function workerRunner(spawn, load) {
   return async (options = {}) => {
+    const { heapsize, maxOutput } = options;
+    checkHeapsize(heapsize);
+    const defaultTimeout = checkTimeout(options.timeout);
     const module = await load(options);
-    const { timeout: defaultTimeout, heapsize, maxOutput, linebuffer = true } = options;
-    const stdout = textSink(options.stdout ?? defaultWriter(console.log), options.stdout ? linebuffer : true);
-    const stderr = textSink(options.stderr ?? defaultWriter(console.error), options.stderr ? linebuffer : true);
+    const output = outputs(options);
     const functions = new Map();
     let worker;
     let ready;
-    // The start-up or call in progress: { resolve, reject, timer }.
+    // The start-up or call in progress: { resolve, reject, timer, timeout, deadline }.
     let current;
-    let reply;
     let queue = Promise.resolve();
 
     function finish(error, value) {
       const settled = current;
       current = undefined;
-      stdout.flush();
-      stderr.flush();
+      output[1].flush();
+      output[2].flush();
       worker?.busy(false);
       if (!settled) return;
       clearTimeout(settled.timer);
@@ -480,47 +518,53 @@ export function workerRunner(spawn, load) {
       finish(error);
     }
 
-    function answer() {
-      const { header, data, bytes } = reply;
-      const chunk = bytes.subarray(0, CHUNK);
-      reply.bytes = bytes.subarray(chunk.length);
-      data.set(chunk);
-      header[1] = reply.failed ? 1 : 0;
-      header[2] = chunk.length;
-      header[3] = reply.bytes.length ? 0 : 1;
-      Atomics.store(header, 0, 1);
-      Atomics.notify(header, 0);
-    }
-
-    async function hostCall(shared, name, args) {
-      let failed = false;
-      let text;
-      try {
-        const fn = functions.get(name);
-        if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
-        text = JSON.stringify((await fn(...JSON.parse(args))) ?? null) ?? "null";
-      } catch (error) {
-        failed = true;
-        text = describe(error);
-      }
-      reply = { header: new Int32Array(shared, 0, 4), data: new Uint8Array(shared, HEADER), bytes: encoder.encode(text), failed };
-      answer();
-    }
-
     function start() {
       const shared = typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(HEADER + CHUNK) : undefined;
+      let reply;
+
+      function answer() {
+        const { header, data, bytes } = reply;
+        const chunk = bytes.subarray(0, CHUNK);
+        reply.bytes = bytes.subarray(chunk.length);
+        data.set(chunk);
+        header[1] = reply.failed ? 1 : 0;
+        header[2] = chunk.length;
+        header[3] = reply.bytes.length ? 0 : 1;
+        Atomics.store(header, 0, 1);
+        Atomics.notify(header, 0);
+      }
+
+      async function hostCall(name, args) {
+        let failed = false;
+        let text;
+        try {
+          const fn = functions.get(name);
+          if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
+          text = JSON.stringify((await fn(...JSON.parse(args))) ?? null) ?? "null";
+        } catch (error) {
+          failed = true;
+          text = describe(error);
+        }
+        reply = { header: new Int32Array(shared, 0, 4), data: new Uint8Array(shared, HEADER), bytes: encoder.encode(text), failed };
+        answer();
+      }
+
       const onMessage = (message) => {
-        if (message.t === "out") (message.fd === 1 ? stdout : stderr).push(message.text);
-        else if (message.t === "call") hostCall(shared, message.name, message.args);
+        if (message.t === "out") output[message.fd].push(message.bytes);
+        else if (message.t === "call") hostCall(message.name, message.args);
         else if (message.t === "more") answer();
         else if (message.t === "ready") finish();
         else if (message.t === "failed") stop(rebuild(message.error));
         else if (message.error?.crash) stop(rebuild(message.error));
+        // Late, as when the main thread was busy when the timer was due.
+        else if (performance.now() > current?.deadline) stop(new PythonTimeoutError(current.timeout));
         else finish(message.error && rebuild(message.error), message.value);
       };
       const onError = (error) => stop(new Error(`the MicroPython worker failed: ${describe(error)}`, { cause: error }));
       ready = new Promise((resolve, reject) => (current = { resolve, reject }));
-      worker = spawn(onMessage, onError);
+      // Drops what a stopped worker sent last.
+      const spawned = spawn((m) => worker === spawned && onMessage(m), (e) => worker === spawned && onError(e));
+      worker = spawned;
       worker.post({ t: "init", module, shared, heapsize, maxOutput });
       for (const name of functions.keys()) worker.post({ t: "register", name });
       return ready;
@@ -528,10 +572,11 @@ export function workerRunner(spawn, load) {
 
     function call(t, code, { timeout = defaultTimeout } = {}) {
       const run = async () => {
+        checkTimeout(timeout);
         await (ready ?? start());
         return new Promise((resolve, reject) => {
-          const timer = timeout > 0 ? setTimeout(() => stop(new PythonTimeoutError(timeout)), timeout) : undefined;
-          current = { resolve, reject, timer };
+          const timer = timeout && setTimeout(() => stop(new PythonTimeoutError(timeout)), timeout);
+          current = { resolve, reject, timer, timeout, deadline: performance.now() + (timeout ?? Infinity) };
           worker.busy(true);
           worker.post({ t, code });
         });

@@ -22,14 +22,21 @@ export interface OutputOptions {
   /**
    * Bytes each of stdout and stderr may receive per call (default: no cap).
    * A call that writes more delivers the output up to the cap, then stops
-   * with PythonOutputLimitError; the interpreter is not used again.
+   * with PythonOutputLimitError; the interpreter is not used again until
+   * `reset()` (a Worker's next call starts a fresh one).
    */
   maxOutput?: number;
 }
 
-export interface LoadOptions extends ModuleSource, OutputOptions {
-  /** Bytes of the Python heap (default 8 MiB). */
+export interface HeapOptions {
+  /**
+   * Bytes of the Python heap: an integer from 16 KiB to 1 GiB (default
+   * 8 MiB). Anything else rejects the load with a RangeError.
+   */
   heapsize?: number;
+}
+
+export interface LoadOptions extends ModuleSource, OutputOptions, HeapOptions {
   /**
    * Called when Python reads stdin (`input()`, `sys.stdin`) and nothing is
    * buffered; return the next chunk, or null/undefined at end of input.
@@ -63,24 +70,32 @@ export interface MicroPython {
   unregisterJsFunction(name: string): void;
   /** True if `code` is an incomplete statement that a REPL should keep reading. */
   needsMoreInput(code: string): boolean;
+  /**
+   * Replaces the interpreter with a fresh one (all Python state is lost;
+   * registered functions stay), as after a heap filled by globals,
+   * `micropython.heap_lock()` or PythonOutputLimitError. Rejects if called
+   * while Python is running.
+   */
+  reset(): Promise<void>;
 }
 
 export function loadMicroPython(options?: LoadOptions): Promise<MicroPython>;
 
-export interface WorkerOptions extends ModuleSource, OutputOptions {
-  heapsize?: number;
-  /** Milliseconds after which a call stops its interpreter (default: none). */
-  timeout?: number;
-}
+export interface WorkerOptions extends ModuleSource, OutputOptions, HeapOptions, WorkerCallOptions {}
 
 export interface WorkerCallOptions {
-  /** Overrides the runner's `timeout` for this call. */
+  /**
+   * Milliseconds, from 1 to 2147483647 (setTimeout's range), after which a
+   * call stops its interpreter (default: none); anything else is a
+   * RangeError. In a call's options it overrides the runner's.
+   */
   timeout?: number;
 }
 
 /**
  * An interpreter in a Worker, so runaway code can be stopped: a call that
- * exceeds its timeout terminates the Worker and rejects with
+ * exceeds its timeout (waiting in `time.sleep` included, and a result that
+ * reaches a busy main thread late) terminates the Worker and rejects with
  * PythonTimeoutError; the next call starts a fresh interpreter (all Python
  * state is lost). Calls run one at a time, in order. Registered functions run
  * in the calling thread and may be async; in browsers they need
@@ -115,7 +130,7 @@ export class PythonError extends Error {
 
 /**
  * A call that wrote more than `maxOutput` bytes to one stream. An in-thread
- * interpreter refuses further calls (load a new one); a Worker's next call
+ * interpreter refuses further calls until `reset()`; a Worker's next call
  * starts a fresh interpreter.
  */
 export class PythonOutputLimitError extends Error {

@@ -133,6 +133,37 @@ test("the heap size is honoured", async () => {
   assert.equal(mp.evalPython("len(b)"), 16384);
 });
 
+test("the heap size is checked: 16 KiB to 1 GiB, whole bytes", async () => {
+  for (const heapsize of [0, 1000, 16383, 16384.5, 2 ** 30 + 1, 2 ** 31 - 2 ** 20, 2 ** 32 + 2 ** 14, -1, NaN, "1m"]) {
+    await assert.rejects(loadMicroPython({ heapsize }), { name: "RangeError", message: /^heapsize must be/ }, String(heapsize));
+  }
+  for (const heapsize of [2 ** 14, 2 ** 30]) {
+    const { mp } = await load({ heapsize });
+    assert.equal(captured(() => mp.runPython("1 / 0")).type, "ZeroDivisionError", `${heapsize}`);
+    assert.equal(mp.evalPython("len('é' * 1000)"), 1000, `${heapsize}`);
+  }
+});
+
+test("reset() recovers a heap filled by globals or locked, keeping registered functions", async () => {
+  const { mp, stdout } = await load({ heapsize: 256 * 1024 });
+  mp.registerJsFunction("twice", (n) => 2 * n);
+  assert.equal(captured(() => mp.runPython("data = []\nwhile True:\n    data.append('x' * 1000)")).type, "MemoryError");
+  assert.equal(captured(() => mp.runPython("print(len(data))")).type, "MemoryError", "nothing runs in a full heap");
+  await mp.reset();
+  assert.equal(captured(() => mp.runPython("data")).type, "NameError");
+  assert.equal(mp.evalPython("__import__('host').twice(21)"), 42);
+  mp.runPython("import micropython\nmicropython.heap_lock()");
+  assert.equal(captured(() => mp.runPython("print([1])")).type, "MemoryError");
+  await mp.reset();
+  mp.runPython("print([1])");
+  assert.deepEqual(stdout, ["[1]"]);
+
+  let during;
+  mp.registerJsFunction("reset", () => void (during = mp.reset()));
+  mp.runPython("import host\nhost.reset()");
+  await assert.rejects(during, /running/);
+});
+
 test("the module comes from a URL, bytes or a compiled module", async () => {
   const bytes = await readFile(new URL(wasmUrl));
   const module = await WebAssembly.compile(bytes);

@@ -80,13 +80,14 @@ const EXPECTED = [
   "hello from wasi in mpwasm page",
   "x = 45 slept True",
   "caught ZeroDivisionError",
+  "reset: x gone true, host kept mpwasm page",
   "worker 2",
 ];
 
 test("a cross-origin isolated page runs Python in the page and in a Worker", async () => {
   const run = await runPage("/page/index.html", "page-isolated.png");
   assert.equal(run.status, "done");
-  assert.deepEqual(run.lines, [...EXPECTED, "isolated", "stopped true", "fresh worker: 2"]);
+  assert.deepEqual(run.lines, [...EXPECTED, "isolated", "stopped true", "sleep stopped true", "fresh worker: 2"]);
   assert.deepEqual(run.problems, []);
   assert.ok(requests.includes("/node_modules/mpwasm/micropython.wasm"), "the module is found beside the loader");
 });
@@ -94,5 +95,11 @@ test("a cross-origin isolated page runs Python in the page and in a Worker", asy
 test("an ordinary page runs Python too; its Worker cannot call JavaScript", async () => {
   const run = await runPage("/plain/page/index.html", "page-plain.png");
   assert.equal(run.status, "done");
-  assert.deepEqual(run.lines, [...EXPECTED.slice(0, 3), "not isolated: HostError", "stopped true", "fresh worker: 2"]);
+  assert.deepEqual(run.lines, [
+    ...EXPECTED.slice(0, 4),
+    "not isolated: HostError",
+    "stopped true",
+    "sleep stopped true",
+    "fresh worker: 2",
+  ]);
 });

@@ -34,6 +34,10 @@ test("runs a script file, and reads stdin", () => {
 test("bad usage exits 2", () => {
   assert.equal(npx(["--bogus"]).status, 2);
   assert.equal(npx(["/nonexistent/x.py"]).status, 2);
-  assert.equal(npx(["--heapsize", "lots", "-c", "1"]).status, 2);
+  for (const size of ["lots", "0", "1k", "2048m"]) {
+    const run = npx(["--heapsize", size, "-c", "1"]);
+    assert.equal(run.status, 2, size);
+    assert.match(run.stderr, /^mpwasm: (bad heap size|heapsize must be a whole number of bytes from 16 KiB to 1 GiB)/, size);
+  }
   assert.deepEqual(npx(["--heapsize", "512k", "-c", "print(len(bytearray(1000)))"]).stdout, "1000\n");
 });

@@ -25,6 +25,7 @@ mp.runPython("print(1)");
 mp.runPython("1 + 1", { repl: true });
 const value: JsonValue = mp.evalPython("[1, 2]");
 const more: boolean = mp.needsMoreInput("if x:");
+await mp.reset();
 
 try {
   mp.runPython("raise ValueError('boom')");

@@ -57,6 +57,18 @@ test("a timeout stops runaway code; the next call gets a fresh interpreter", asy
   assert.equal(await py.evalPython("__import__('host').twice(4)"), 8, "registrations survive the restart");
 });
 
+test("timeouts are checked: 1 to 2^31 - 1 ms, setTimeout's range", async () => {
+  for (const timeout of [0, -1, 0.5, NaN, Infinity, 2 ** 31, "100"]) {
+    await assert.rejects(loadMicroPythonWorker({ timeout }), { name: "RangeError", message: /^timeout must be/ }, String(timeout));
+  }
+  await assert.rejects(loadMicroPythonWorker({ heapsize: 2 ** 31 }), { name: "RangeError", message: /^heapsize must be/ });
+  const { py } = await load({ timeout: 2 ** 31 - 1 });
+  await assert.rejects(py.runPython("x = 1", { timeout: 2 ** 32 + 100 }), RangeError);
+  assert.equal(await py.evalPython("1 + 1"), 2);
+  assert.equal(await py.evalPython("2 + 2", { timeout: 1000 }), 4);
+  py.terminate();
+});
+
 test("terminate rejects the call in progress", async () => {
   const { py } = await load();
   const running = py.runPython("while True:\n    pass");

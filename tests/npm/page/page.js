@@ -15,6 +15,8 @@ try {
   } catch (error) {
     show(`caught ${error instanceof PythonError && error.type}`);
   }
+  await mp.reset();
+  show(`reset: x gone ${!mp.evalPython("'x' in globals()")}, host kept ${mp.evalPython("__import__('host').title()")}`);
 
   const worker = await loadMicroPythonWorker({ stdout: show, timeout: 500 });
   worker.registerJsFunction("later", async (n) => new Promise((resolve) => setTimeout(() => resolve(n + 1), 5)));
@@ -23,6 +25,8 @@ try {
   show(crossOriginIsolated ? (await call, "isolated") : `not isolated: ${(await call.catch((e) => e)).type}`);
   const stopped = await worker.runPython("while True:\n    pass").catch((error) => error);
   show(`stopped ${stopped instanceof PythonTimeoutError}`);
+  const slept = await worker.runPython("import time\ntime.sleep(1e9)").catch((error) => error);
+  show(`sleep stopped ${slept instanceof PythonTimeoutError}`);
   show(`fresh worker: ${await worker.evalPython("1 + 1")}`);
   worker.terminate();
   status.textContent = "done";
