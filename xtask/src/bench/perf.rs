@@ -34,8 +34,12 @@ pub struct Perf {
     pub repetitions: usize,
     pub hosts: Vec<String>,
     pub programs: Vec<ProgramResult>,
-    /// Geometric mean over the programs every host ran correctly, of each
-    /// host's time divided by native's.
+    /// The programs every host ran correctly (a peer known to fail some,
+    /// 0.1a2, aside): the geomeans are over them.
+    pub common_programs: Vec<String>,
+    /// Geometric mean over the common programs, of each host's time divided
+    /// by native's; a peer left out of the common set has its geomean over
+    /// those of them it ran correctly.
     pub geomean_ratio: BTreeMap<String, f64>,
     /// Programs left out, and why (viper needs the native emitter).
     pub skipped: Vec<String>,
@@ -128,20 +132,14 @@ pub fn run(tests_dir: &Path, hosts: &[Host], plan: &Plan, scratch: &Path) -> Res
         results.push(ProgramResult { name: name.clone(), hosts: by_host });
     }
 
-    // Only programs every host ran correctly count, so each geomean is over
-    // the same set.
-    let complete: Vec<&ProgramResult> = results
+    let common: Vec<&str> =
+        hosts.iter().filter(|host| host.sets_common_programs()).map(|host| host.name.as_str()).collect();
+    let compared: Vec<&str> = hosts
         .iter()
-        .filter(|program| program.hosts.values().all(|m| m.ratio.is_some() && m.same_result_as_native))
+        .filter(|host| Some(host.name.as_str()) != native.map(|n| hosts[n].name.as_str()))
+        .map(|host| host.name.as_str())
         .collect();
-    let geomean_ratio = hosts
-        .iter()
-        .filter(|host| !complete.is_empty() && Some(host.name.as_str()) != native.map(|n| hosts[n].name.as_str()))
-        .map(|host| {
-            let ratios: Vec<f64> = complete.iter().filter_map(|program| program.hosts[&host.name].ratio).collect();
-            (host.name.clone(), stats::geomean(&ratios))
-        })
-        .collect();
+    let (common_programs, geomean_ratio) = geomeans(&results, &common, &compared);
     Ok(Perf {
         n: plan.n,
         m: plan.m,
@@ -149,9 +147,33 @@ pub fn run(tests_dir: &Path, hosts: &[Host], plan: &Plan, scratch: &Path) -> Res
         repetitions: plan.repetitions,
         hosts: hosts.iter().map(|host| host.name.clone()).collect(),
         programs: results,
+        common_programs,
         geomean_ratio,
         skipped,
     })
+}
+
+/// The programs every host of `common` ran correctly, and the geomean
+/// over them of each of `hosts`' ratios to native: the same set for every
+/// host, but a host outside `common` (0.1a2) has its geomean over the
+/// programs of the set it ran correctly.
+fn geomeans(results: &[ProgramResult], common: &[&str], hosts: &[&str]) -> (Vec<String>, BTreeMap<String, f64>) {
+    let correct = |measured: &Measured| measured.ratio.is_some() && measured.same_result_as_native;
+    let complete: Vec<&ProgramResult> =
+        results.iter().filter(|program| common.iter().all(|host| correct(&program.hosts[*host]))).collect();
+    let geomean_ratio = hosts
+        .iter()
+        .filter_map(|host| {
+            let ratios: Vec<f64> = complete
+                .iter()
+                .map(|program| &program.hosts[*host])
+                .filter(|measured| correct(measured))
+                .filter_map(|measured| measured.ratio)
+                .collect();
+            (!ratios.is_empty()).then(|| (host.to_string(), stats::geomean(&ratios)))
+        })
+        .collect();
+    (complete.iter().map(|program| program.name.clone()).collect(), geomean_ratio)
 }
 
 enum Sample {
@@ -222,5 +244,30 @@ mod tests {
         assert_eq!(parse_line("noise\n1234 40 (1, 2)\n"), Some((1234.0, "(1, 2)".to_owned())));
         assert_eq!(parse_line("-1 -1 SKIP: no matching params\n"), None);
         assert_eq!(parse_line("Traceback\n"), None);
+    }
+
+    #[test]
+    fn a_peer_outside_the_common_set_leaves_no_program_out() {
+        let measured = |ratio: Option<f64>| Measured {
+            median_us: ratio,
+            times_us: Vec::new(),
+            ratio,
+            same_result_as_native: ratio.is_some(),
+            error: ratio.is_none().then(|| "failed".to_owned()),
+            peak_memory_bytes: None,
+        };
+        let program = |name: &str, ours: Option<f64>, peer: Option<f64>| ProgramResult {
+            name: name.to_owned(),
+            hosts: BTreeMap::from([("ours".to_owned(), measured(ours)), ("peer".to_owned(), measured(peer))]),
+        };
+        let results =
+            [program("a", Some(2.0), Some(3.0)), program("b", Some(8.0), None), program("c", None, Some(1.0))];
+        let (common, ratios) = geomeans(&results, &["ours"], &["ours", "peer"]);
+        assert_eq!(common, ["a", "b"]);
+        assert!((ratios["ours"] - 4.0).abs() < 1e-12);
+        assert!((ratios["peer"] - 3.0).abs() < 1e-12);
+        // A peer that ran none of the common programs has no geomean.
+        let (_, ratios) = geomeans(&results[1..], &["ours"], &["ours", "peer"]);
+        assert!(!ratios.contains_key("peer"));
     }
 }
