@@ -116,3 +116,23 @@ def test_keyboard_interrupt_in_a_host_function_reaches_the_caller() -> None:
             session.run("import host\nhost.interrupt()")
         # The guest was stopped mid-call: a fresh interpreter takes over.
         assert session.run("print('after')").stdout == "after\n"
+
+
+def test_a_host_function_that_never_returns_is_cut_at_the_wall_clock() -> None:
+    def stuck() -> None:
+        time.sleep(30)
+
+    started = time.monotonic()
+    with MicroPythonSession(wall_timeout_seconds=0.3, host_functions={"stuck": stuck}) as session:
+        session.run("kept = 1")
+        with pytest.raises(mpw.MicroPythonTimeout) as caught:
+            session.run("stuck()")
+        assert "guest trapped: wall clock timeout" in str(caught.value)
+        assert session.run("print('next')").stdout == "next\n"
+    assert time.monotonic() - started < 5
+
+
+def test_host_functions_under_a_wall_clock_still_work() -> None:
+    result = run("import host\nprint(sum(host.add(i, 1) for i in range(50)))",
+                 host_functions={"add": lambda a, b: a + b}, wall_timeout_seconds=5)
+    assert result.stdout == "1275\n"

@@ -78,7 +78,7 @@ def _host_call(caller: wasmtime.Caller, name_ptr: int, name_len: int, args_ptr: 
     guest = _active()
     name = _read(caller, name_ptr, name_len).decode("utf-8", "replace")
     args = _read(caller, args_ptr, args_len).decode("utf-8", "replace")
-    text, failed = guest.host.dispatch(name, args)
+    text, failed = guest.call_host(name, args)
     guest.pending = text
     return -(len(text) + 1) if failed else len(text)
 
@@ -220,6 +220,50 @@ def _instance_pre(digest: str, module: wasmtime.Module, limits: Limits) -> wasmt
         return pre
 
 
+class _HostThread:
+    """A daemon thread that runs one interpreter's host calls, so that the
+    guest's thread can stop waiting at the deadline. Daemon, so that a host
+    function that never returns cannot keep the process alive."""
+
+    def __init__(self) -> None:
+        import queue  # on first use: only runs under a wall clock need it
+
+        self._jobs: "queue.SimpleQueue" = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="micropython-wasm-host-calls", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()
+
+    def call(self, function, name: str, args_json: str, deadline: float) -> Optional[Tuple[bytes, bool]]:
+        """``function(name, args_json)``'s result, or None if the deadline
+        came first; an exception it raised is raised here."""
+
+        done = threading.Event()
+        outcome: list = []
+
+        def job() -> None:
+            try:
+                outcome.append(function(name, args_json))
+            except BaseException as exc:  # raised again on the guest's thread
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        self._jobs.put(job)
+        if not done.wait(max(deadline - time.monotonic(), 0.0)):
+            return None
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
 class _Capture:
     """One output stream's bytes, up to a cap."""
 
@@ -257,6 +301,7 @@ class Guest:
         self._stdout = _Capture("stdout", limits.max_output_bytes)
         self._stderr = _Capture("stderr", limits.max_output_bytes)
         self.streams = {1: self._stdout, 2: self._stderr}
+        self._host_thread: Optional[_HostThread] = None
 
         try:
             digest, module = _cache.compiled(limits.wasm_path)
@@ -340,6 +385,26 @@ class Guest:
         # may well ask for.
         while (left := wake - time.monotonic()) > 0:
             time.sleep(min(left, 3600.0))
+
+    def call_host(self, name: str, args_json: str) -> Tuple[bytes, bool]:
+        """Runs a host function for the guest. Under a wall clock it runs on
+        a thread of this interpreter's, so the deadline holds while it
+        works: at the deadline the guest stops, and the function, which
+        Python cannot interrupt, is left to finish by itself."""
+
+        if self._deadline is None:
+            return self.host.dispatch(name, args_json)
+        if self._host_thread is None:
+            import weakref
+
+            self._host_thread = _HostThread()
+            # An interpreter dropped without close() still ends its thread.
+            weakref.finalize(self, self._host_thread.stop)
+        outcome = self._host_thread.call(self.host.dispatch, name, args_json, self._deadline)
+        if outcome is None:
+            self._stopped_by = "timeout"
+            raise _Stopped(f"wall clock timeout in host function {name!r}")
+        return outcome
 
     @contextmanager
     def _enter(self, fuel: int) -> Iterator[None]:
@@ -447,6 +512,10 @@ class Guest:
         return exc
 
     def close(self) -> None:
-        """Drops the store (and with it the instance and its memory)."""
+        """Drops the store (and with it the instance and its memory) and
+        lets the host-call thread end once it is idle."""
 
         self._store = None  # type: ignore[assignment]
+        if self._host_thread is not None:
+            self._host_thread.stop()
+            self._host_thread = None

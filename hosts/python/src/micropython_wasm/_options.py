@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import NamedTuple, Optional
 
@@ -67,7 +66,7 @@ def check_limits(
         raise ValueError("host_result_bytes must fit in a WebAssembly i32")
     if max_output_bytes <= 0:
         raise ValueError("max_output_bytes must be greater than zero")
-    if wall_timeout_seconds is not None and math.isinf(wall_timeout_seconds):
+    if wall_timeout_seconds == float("inf"):
         wall_timeout_seconds = None
     readonly = None
     if readonly_dir is not None:
