@@ -246,3 +246,17 @@ def test_environment_is_untouched() -> None:
     before = dict(os.environ)
     run("import os")
     assert dict(os.environ) == before
+
+
+def test_heap_bytes_fixes_the_heap_and_memory_bytes_sizes_it_otherwise() -> None:
+    # By default the heap takes most of memory_bytes.
+    big = "x = bytearray(10 * 1024 * 1024)\nprint(len(x))"
+    assert run(big, memory_bytes=32 << 20, fuel=10**12).stdout == "10485760\n"
+    with pytest.raises(mpw.MicroPythonMemoryLimitExceeded):
+        run(big, memory_bytes=32 << 20, heap_bytes=4 << 20, fuel=10**12)
+    with pytest.raises(ValueError, match="heap_bytes must be at least"):
+        run("1", heap_bytes=1024)
+    with pytest.raises(ValueError, match="heap_bytes must be at least"):
+        run("1", memory_bytes=4 << 20, heap_bytes=8 << 20)
+    with pytest.raises(mpw.MicroPythonMemoryLimitExceeded, match="heap_bytes="):
+        run("1", memory_bytes=4 << 20, heap_bytes=(4 << 20) - 1024)

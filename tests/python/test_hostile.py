@@ -136,3 +136,17 @@ def test_host_functions_under_a_wall_clock_still_work() -> None:
     result = run("import host\nprint(sum(host.add(i, 1) for i in range(50)))",
                  host_functions={"add": lambda a, b: a + b}, wall_timeout_seconds=5)
     assert result.stdout == "1275\n"
+
+
+def test_a_megabyte_host_result_is_linear() -> None:
+    # Strings built piece by piece (here by json.loads) once grew 16 bytes
+    # at a time: a megabyte took over a second, four never finished.
+    result = run(
+        "import host\nprint(len(host.big()))",
+        host_functions={"big": lambda: "x" * (4 << 20)},
+        host_result_bytes=8 << 20,
+        memory_bytes=96 << 20,
+        fuel=10**14,
+        wall_timeout_seconds=30,
+    )
+    assert result.stdout == f"{4 << 20}\n"

@@ -178,7 +178,7 @@ fn build_modules(
     };
     let compiler = wasm_compiler(toolchain, source_root, port, settings.profile, build_dir, &c_modules.dirs)?;
 
-    let mut sources = port.micropython_sources(source_root)?;
+    let mut sources = port.micropython_sources(source_root, &patched_root(build_dir))?;
     sources.extend(port.port_sources());
     sources.extend(c_modules.sources.iter().cloned());
     let mut scanned: Vec<PathBuf> = sources.iter().filter(|path| !mpy_cross::is_nlr(path)).cloned().collect();
@@ -299,6 +299,11 @@ fn write_frozen_sizes(files: &[frozen::FrozenFile], build_dir: &Path, frozen_c: 
     Ok(())
 }
 
+/// Where the port's patched copies of MicroPython files go in a build folder.
+pub(crate) fn patched_root(build_dir: &Path) -> PathBuf {
+    build_dir.join("patched")
+}
+
 fn units_for(sources: &[PathBuf], source_root: &Path, object_dir: &Path) -> Vec<Unit> {
     sources
         .iter()
@@ -340,6 +345,7 @@ fn wasm_compiler(
         .flag("-mllvm")
         .flag("-wasm-enable-sjlj")
         .flag(format!("-ffile-prefix-map={}=/micropython", source_root.display()))
+        .flag(format!("-ffile-prefix-map={}=/micropython", patched_root(build_dir).display()))
         .flag(format!("-ffile-prefix-map={}=/mpwasm", project::repo_root().display()));
     // The user's module folders are on the include path, as USER_C_MODULES
     // puts them, and named by folder so their location leaves no trace.

@@ -12,6 +12,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 struct PortFile {
     sources: SourcesSection,
+    /// MicroPython file (relative to its tree) → unified diff (relative to
+    /// the port) applied to a copy of it.
+    #[serde(default)]
+    patches: BTreeMap<String, String>,
     link: LinkSection,
     artifacts: BTreeMap<String, Artifact>,
 }
@@ -21,6 +25,15 @@ struct PortFile {
 struct SourcesSection {
     micropython: Vec<String>,
     port: Vec<String>,
+}
+
+/// `text` with the unified diff `diff` applied; every hunk must match.
+fn apply_patch(text: &str, diff: &str) -> Result<String> {
+    let patch = diffy::Patch::from_str(diff).map_err(|err| anyhow::anyhow!("not a unified diff: {err}"))?;
+    if patch.hunks().is_empty() {
+        bail!("not a unified diff: it has no hunks");
+    }
+    diffy::apply(text, &patch).map_err(|err| anyhow::anyhow!("{err}"))
 }
 
 /// Link-time settings shared by every artifact.
@@ -76,6 +89,7 @@ pub struct Port {
     pub link: LinkSection,
     pub artifacts: BTreeMap<String, Artifact>,
     micropython_patterns: Vec<String>,
+    patches: BTreeMap<String, String>,
     port_sources: Vec<String>,
 }
 
@@ -95,6 +109,7 @@ impl Port {
             link: parsed.link,
             artifacts: parsed.artifacts,
             micropython_patterns: parsed.sources.micropython,
+            patches: parsed.patches,
             port_sources: parsed.sources.port,
         })
     }
@@ -112,15 +127,45 @@ impl Port {
     }
 
     /// The MicroPython files to compile, expanded and sorted so the link
-    /// order (and so the output bytes) never depends on directory order.
-    pub fn micropython_sources(&self, source_root: &Path) -> Result<Vec<PathBuf>> {
+    /// order (and so the output bytes) never depends on directory order. A
+    /// file the port patches is replaced by its patched copy, written under
+    /// `patched_root` at the same relative path (the fetched tree stays as
+    /// verified); compile with `patched_root` mapped to the tree's name.
+    pub fn micropython_sources(&self, source_root: &Path, patched_root: &Path) -> Result<Vec<PathBuf>> {
         let mut files = Vec::new();
         for pattern in &self.micropython_patterns {
             files.extend(expand(source_root, pattern)?);
         }
         files.sort();
         files.dedup();
+        for (target, patch) in &self.patches {
+            let original = source_root.join(target);
+            let slot = files.iter_mut().find(|file| **file == original).with_context(|| {
+                format!("port.toml patches {target}, which is not among the files it compiles")
+            })?;
+            *slot = self.patched_copy(&original, &patched_root.join(target), patch)?;
+        }
         Ok(files)
+    }
+
+    /// Writes `original` with `patch` applied to `copy`, leaving an
+    /// identical copy untouched so the incremental build sees no change.
+    fn patched_copy(&self, original: &Path, copy: &Path, patch: &str) -> Result<PathBuf> {
+        let patch_path = self.dir.join(patch);
+        let diff = fs::read_to_string(&patch_path).with_context(|| format!("reading {}", patch_path.display()))?;
+        let text = fs::read_to_string(original).with_context(|| format!("reading {}", original.display()))?;
+        let patched = apply_patch(&text, &diff).with_context(|| {
+            format!(
+                "applying {} to {}: the patch no longer fits this MicroPython; update or drop it",
+                patch_path.display(),
+                original.display()
+            )
+        })?;
+        if fs::read_to_string(copy).ok().as_deref() != Some(patched.as_str()) {
+            fs::create_dir_all(copy.parent().expect("a patched file lives in a folder"))?;
+            fs::write(copy, patched).with_context(|| format!("writing {}", copy.display()))?;
+        }
+        Ok(copy.to_path_buf())
     }
 
     /// Port files shared by every artifact.
@@ -178,6 +223,30 @@ mod tests {
         assert!(port.artifacts["library"].exports.contains(&"mpwasm_exec".to_owned()));
         for file in port.all_port_sources() {
             assert!(file.is_file(), "{} is listed in port.toml but missing", file.display());
+        }
+    }
+
+    #[test]
+    fn a_patch_applies_hunk_by_hunk_or_names_the_mismatch() {
+        let diff = "--- a/f.c\n+++ b/f.c\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n";
+        assert_eq!(apply_patch("one\ntwo\nthree\n", diff).unwrap(), "one\nTWO\nthree\n");
+        assert!(apply_patch("one\n2\nthree\n", diff).is_err(), "a hunk that no longer fits fails");
+        assert!(apply_patch("x\n", "not a diff").is_err());
+    }
+
+    /// The port's patches apply to the pinned tree; the copy goes beside it,
+    /// the fetched tree is left as verified.
+    #[test]
+    fn the_port_patches_apply_to_the_pinned_sources() {
+        let source = crate::fetch::run(&crate::fetch::FetchArgs::default()).unwrap();
+        let port = Port::load(&crate::project::repo_root().join("ports/wasm"), "standard").unwrap();
+        let patched = tempfile::tempdir().unwrap();
+        let files = port.micropython_sources(&source.root, patched.path()).unwrap();
+        for target in port.patches.keys() {
+            let copy = patched.path().join(target);
+            assert!(files.contains(&copy), "{target} is compiled from its patched copy");
+            assert!(!files.contains(&source.root.join(target)));
+            assert_ne!(fs::read(&copy).unwrap(), fs::read(source.root.join(target)).unwrap());
         }
     }
 }

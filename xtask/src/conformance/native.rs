@@ -31,7 +31,7 @@ pub fn build(source: &SourceTree, variant: &str) -> Result<PathBuf> {
     let compiler = native_compiler(source_root, &port, &build_dir)?;
 
     let command = port.artifacts.get("command").context("port.toml defines no `command` artifact")?;
-    let mut sources = port.micropython_sources(source_root)?;
+    let mut sources = port.micropython_sources(source_root, &crate::build::patched_root(&build_dir))?;
     sources.extend(port.port_sources().into_iter().filter(|path| {
         !path.file_name().is_some_and(|name| WASM_ONLY_PORT_FILES.iter().any(|wasm_only| name == *wasm_only))
     }));

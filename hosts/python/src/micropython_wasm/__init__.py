@@ -70,8 +70,14 @@ def run(
     host_functions: Optional[Mapping[str, Callable[..., object]]] = None,
     host_result_bytes: int = DEFAULT_HOST_RESULT_BYTES,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    heap_bytes: Optional[int] = None,
 ) -> RunResult:
-    """Runs ``code`` in a fresh interpreter (nothing survives the call)."""
+    """Runs ``code`` in a fresh interpreter (nothing survives the call).
+
+    Beyond 0.1a2: ``max_output_bytes`` caps each of stdout and stderr, and
+    ``heap_bytes`` fixes MicroPython's heap (by default it takes what
+    ``memory_bytes`` leaves beside the interpreter and an eighth kept for
+    source text and host results)."""
 
     return run_micropython_wasi(
         code,
@@ -83,6 +89,7 @@ def run(
         host_functions=host_functions,
         host_result_bytes=host_result_bytes,
         max_output_bytes=max_output_bytes,
+        heap_bytes=heap_bytes,
     )
 
 
@@ -97,11 +104,19 @@ def run_micropython_wasi(
     host_functions: Optional[Mapping[str, Callable[..., object]]] = None,
     host_result_bytes: int = DEFAULT_HOST_RESULT_BYTES,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    heap_bytes: Optional[int] = None,
 ) -> RunResult:
     """:func:`run` with the module's path required."""
 
     limits = check_limits(
-        wasm_path, memory_bytes, fuel, wall_timeout_seconds, readonly_dir, host_result_bytes, max_output_bytes
+        wasm_path,
+        memory_bytes,
+        fuel,
+        wall_timeout_seconds,
+        readonly_dir,
+        host_result_bytes,
+        max_output_bytes,
+        heap_bytes,
     )
     guest = Guest(limits, HostFunctions(dict(host_functions or {}), limits.host_result_bytes))
     try:

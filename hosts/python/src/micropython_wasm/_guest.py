@@ -31,14 +31,11 @@ from ._errors import (
     MicroPythonWasmError,
 )
 from ._host import GUEST_SHIM, HostFunctions
-from ._options import Limits
+from ._options import MIN_HEAP_BYTES, Limits
 
-#: MicroPython's heap when ``memory_bytes`` leaves room for it (the port's
-#: default); a smaller ``memory_bytes`` gets a smaller heap.
-DEFAULT_HEAP_BYTES = 8 << 20
-MIN_HEAP_BYTES = 64 << 10
-#: Linear memory kept free beside the heap for source text and error reports.
-MALLOC_RESERVE_BYTES = 256 << 10
+#: Linear memory kept free beside the heap, at the least, for source text,
+#: host results in transit and error reports: an eighth of memory_bytes.
+MIN_MALLOC_RESERVE_BYTES = 256 << 10
 #: Function-table entries a store may hold (8 bytes each); the module has
 #: one table of a few hundred entries and never grows it.
 TABLE_ELEMENTS = 1 << 14
@@ -353,13 +350,20 @@ class Guest:
         self.take_output()
 
     def _heap_size(self, initial_memory: int) -> int:
-        room = self.limits.memory_bytes - initial_memory - MALLOC_RESERVE_BYTES
-        if room < MIN_HEAP_BYTES:
+        """``heap_bytes`` if given, else what ``memory_bytes`` leaves beside
+        the interpreter and the reserve: memory_bytes is the one memory
+        setting of the 0.1a2 API, so most of it serves Python objects."""
+
+        memory = self.limits.memory_bytes
+        reserve = max(MIN_MALLOC_RESERVE_BYTES, memory // 8)
+        heap = self.limits.heap_bytes or memory - initial_memory - reserve
+        if heap < MIN_HEAP_BYTES or heap + initial_memory + MIN_MALLOC_RESERVE_BYTES > memory:
             raise MicroPythonMemoryLimitExceeded(
-                f"memory_bytes={self.limits.memory_bytes} is too small: the interpreter itself takes "
-                f"{initial_memory + MALLOC_RESERVE_BYTES} bytes and needs a heap of at least {MIN_HEAP_BYTES}"
+                f"memory_bytes={memory} is too small: the interpreter itself takes {initial_memory} bytes "
+                f"and needs {MIN_MALLOC_RESERVE_BYTES} more beside a heap of at least {MIN_HEAP_BYTES}"
+                + (f" (heap_bytes={self.limits.heap_bytes})" if self.limits.heap_bytes else "")
             )
-        return min(room, DEFAULT_HEAP_BYTES)
+        return heap
 
     def _tick(self, _context: object, _data: object, delta: "ctypes._Pointer[ctypes.c_uint64]", kind: object) -> int:
         """wasmtime's epoch-deadline callback: go on for another tick, or

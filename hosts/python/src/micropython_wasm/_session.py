@@ -54,6 +54,7 @@ class MicroPythonSession:
         host_functions: Optional[Mapping[str, Callable[..., object]]] = None,
         host_result_bytes: int = DEFAULT_HOST_RESULT_BYTES,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        heap_bytes: Optional[int] = None,
     ) -> None:
         self.wasm_path = Path(wasm_path) if wasm_path is not None else default_wasm_path()
         self.memory_bytes = memory_bytes
@@ -62,6 +63,7 @@ class MicroPythonSession:
         self.readonly_dir = readonly_dir
         self.host_result_bytes = host_result_bytes
         self.max_output_bytes = max_output_bytes
+        self.heap_bytes = heap_bytes
         self._check()
         self._host = HostFunctions({}, host_result_bytes)
         self._guest: Optional[Guest] = None
@@ -82,6 +84,7 @@ class MicroPythonSession:
             self.readonly_dir,
             self.host_result_bytes,
             self.max_output_bytes,
+            self.heap_bytes,
         )
 
     @property
@@ -231,6 +234,7 @@ class MicroPythonReplaySession:
         host_functions: Optional[Mapping[str, Callable[..., object]]] = None,
         host_result_bytes: int = DEFAULT_HOST_RESULT_BYTES,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        heap_bytes: Optional[int] = None,
     ) -> None:
         self._session = MicroPythonSession(
             wasm_path,
@@ -240,6 +244,7 @@ class MicroPythonReplaySession:
             readonly_dir=readonly_dir,
             host_result_bytes=host_result_bytes,
             max_output_bytes=max_output_bytes,
+            heap_bytes=heap_bytes,
         )
         self._snippets: List[str] = []
         self._closed = False
