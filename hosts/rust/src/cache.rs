@@ -1,6 +1,11 @@
 //! The on-disk cache of compiled code: `Module::serialize` output, one file
-//! per module, engine kind and wasmtime configuration, so a fresh process
-//! loads (memory-maps) native code instead of running Cranelift.
+//! per module, engine configuration and wasmtime version, so a fresh process
+//! loads native code instead of running Cranelift.
+//!
+//! Each entry carries the SHA-256 of the compiled code, written with it and
+//! checked before the code is loaded: wasmtime checks an artifact's header
+//! and version but not its machine code, so a flipped byte on disk would
+//! otherwise be run (and crash the process with SIGILL on every start).
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsString;
@@ -8,10 +13,11 @@ use std::fs;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
 
-use crate::engine::{EngineKind, ModuleSource};
-use crate::Error;
+use crate::error::Error;
+use crate::source::ModuleSource;
 
 /// Environment variable naming the cache folder; empty turns the cache off.
 pub const CACHE_DIR_ENV: &str = "MICROPYTHON_WASM_CACHE_DIR";
@@ -37,52 +43,75 @@ fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
 
 /// The file that holds `source` compiled by `engine`. The name carries
 /// everything that makes compiled code incompatible: the module's digest,
-/// the engine kind, and wasmtime's own compatibility hash (its version,
-/// target CPU features and compilation settings).
-fn entry_path(dir: &Path, engine: &Engine, kind: EngineKind, source: &ModuleSource) -> PathBuf {
+/// the engine's instrumentation (`tag`), and wasmtime's own compatibility
+/// hash (its version, target CPU features and compilation settings).
+fn entry_path(dir: &Path, engine: &Engine, tag: &str, source: &ModuleSource) -> PathBuf {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let digest = &source.digest[..source.digest.len().min(16)];
-    dir.join(format!(
-        "{}-{digest}-wasmtime{}-{}-{:016x}.cwasm",
-        source.name,
-        WASMTIME_MAJOR,
-        kind.tag(),
-        hasher.finish()
-    ))
+    dir.join(format!("{}-{digest}-wasmtime{}-{tag}-{:016x}.cwasm", source.name, WASMTIME_MAJOR, hasher.finish()))
 }
 
 /// The wasmtime release this crate is built against (see Cargo.toml).
 const WASMTIME_MAJOR: u32 = 48;
 
+/// What an entry starts with: this format, then the SHA-256 of the compiled
+/// code that follows. Entries written before checksums lack it, and are
+/// recompiled like damaged ones.
+const MAGIC: &[u8; 16] = b"mpwasm-cwasm-v1\n";
+
+/// `source` compiled by `engine` (whose instrumentation `tag` names), from
+/// the cache in `dir` when it holds an intact entry, else compiled and
+/// written there.
 pub(crate) fn load_or_compile(
     engine: &Engine,
-    kind: EngineKind,
+    tag: &str,
     source: &ModuleSource,
     dir: Option<&Path>,
 ) -> Result<Module, Error> {
     let Some(dir) = dir else {
         return Ok(Module::new(engine, &source.bytes)?);
     };
-    let path = entry_path(dir, engine, kind, source);
-    if path.is_file() {
-        // SAFETY: the file is one this code wrote with `Module::serialize`
-        // for the same engine configuration; it is replaced only by rename,
-        // so the mapping never sees a partial write. wasmtime checks its
-        // header and version and refuses anything else, which falls through
-        // to recompiling below. Whoever can write the cache folder can run
-        // native code in this process: keep it private, as wasmtime's own
-        // cache requires.
-        if let Ok(module) = unsafe { Module::deserialize_file(engine, &path) } {
-            return Ok(module);
-        }
+    let path = entry_path(dir, engine, tag, source);
+    if let Some(module) = load(engine, &path) {
+        return Ok(module);
     }
     let module = Module::new(engine, &source.bytes)?;
     // The cache only saves time: failing to write or prune it is not an error.
-    if store(&path, &module.serialize()?).is_ok() {
+    if store(&path, &entry(&module.serialize()?)).is_ok() {
         let _ = prune(dir);
     }
     Ok(module)
+}
+
+/// The module in the entry at `path`, if there is one and it is intact.
+fn load(engine: &Engine, path: &Path) -> Option<Module> {
+    // Read rather than memory-mapped: the bytes checked are the bytes loaded,
+    // whatever happens to the file meanwhile.
+    let bytes = fs::read(path).ok()?;
+    let code = verified(&bytes)?;
+    // SAFETY: `code` is what this crate wrote with `Module::serialize` for
+    // an engine of the same configuration, as its checksum shows. wasmtime
+    // checks the header and version itself and refuses anything else, which
+    // falls through to recompiling. Whoever can write the cache folder can
+    // run native code in this process (the checksum detects damage, not
+    // forgery): keep it private, as wasmtime's own cache requires.
+    unsafe { Module::deserialize(engine, code) }.ok()
+}
+
+/// An entry holding `code`: [`MAGIC`], its SHA-256, then the code.
+fn entry(code: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(MAGIC.len() + 32 + code.len());
+    entry.extend_from_slice(MAGIC);
+    entry.extend_from_slice(&Sha256::digest(code));
+    entry.extend_from_slice(code);
+    entry
+}
+
+/// The compiled code of `entry`, if its checksum matches.
+fn verified(entry: &[u8]) -> Option<&[u8]> {
+    let (sum, code) = entry.strip_prefix(MAGIC)?.split_at_checked(32)?;
+    (Sha256::digest(code).as_slice() == sum).then_some(code)
 }
 
 /// Entries kept in a cache folder: enough for both modules under every
@@ -99,7 +128,7 @@ fn prune(dir: &Path) -> std::io::Result<()> {
             entries.push((fs::metadata(&path)?.modified()?, path));
         }
     }
-    entries.sort_by(|a, b| b.0.cmp(&a.0));
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     for (_, path) in entries.into_iter().skip(MAX_ENTRIES) {
         fs::remove_file(path)?;
     }
@@ -125,6 +154,20 @@ mod tests {
 
     fn dir_with(vars: &[(&str, &str)]) -> Option<PathBuf> {
         cache_dir_from(|name| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| OsString::from(value)))
+    }
+
+    #[test]
+    fn an_entry_is_checked_before_use() {
+        let code = b"compiled code".repeat(100);
+        let good = entry(&code);
+        assert_eq!(verified(&good), Some(&code[..]));
+        for at in [0, MAGIC.len(), MAGIC.len() + 32, good.len() - 1] {
+            let mut damaged = good.clone();
+            damaged[at] ^= 0x20;
+            assert_eq!(verified(&damaged), None, "byte {at} flipped");
+        }
+        assert_eq!(verified(&good[..good.len() - 1]), None, "cut short");
+        assert_eq!(verified(&code), None, "no checksum");
     }
 
     #[test]

@@ -1,23 +1,20 @@
-//! The process-wide wasmtime engines, the compiled modules, and the thread
-//! that advances epochs while a time-limited run is in progress.
+//! The process-wide wasmtime engines, compiling for them, the thread guest
+//! code runs on, and the thread that advances epochs while a time-limited
+//! run is in progress.
 //!
 //! Fuel metering and epoch interruption change the generated machine code,
 //! so a run that uses neither pays for neither: there is one engine per
 //! combination, created on first use and shared by every sandbox.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, InstancePre, Linker};
+use wasmtime::{Config, Engine, Module};
 
 use crate::cache;
-use crate::host;
-use crate::instance::State;
-use crate::Error;
+use crate::error::Error;
+use crate::source::ModuleSource;
 
 /// Which instrumentation an engine compiles into the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +36,7 @@ impl EngineKind {
     }
 
     /// Names the kind in cache file names.
-    pub(crate) fn tag(self) -> &'static str {
+    fn tag(self) -> &'static str {
         ["plain", "fuel", "epoch", "fuel-epoch"][self.index()]
     }
 }
@@ -71,7 +68,7 @@ pub(crate) fn on_guest_stack<R: Send>(call: impl FnOnce() -> R + Send) -> R {
 
 static ENGINES: [OnceLock<Engine>; 4] = [const { OnceLock::new() }; 4];
 
-pub(crate) fn engine(kind: EngineKind) -> Result<&'static Engine, Error> {
+fn engine(kind: EngineKind) -> Result<&'static Engine, Error> {
     let slot = &ENGINES[kind.index()];
     if let Some(engine) = slot.get() {
         return Ok(engine);
@@ -88,75 +85,10 @@ pub(crate) fn engine(kind: EngineKind) -> Result<&'static Engine, Error> {
     Ok(slot.get_or_init(|| engine))
 }
 
-/// A WebAssembly module to run: one of the embedded ones, or a WASI command
-/// module the caller supplied.
-#[derive(Debug, Clone)]
-pub(crate) struct ModuleSource {
-    pub name: Cow<'static, str>,
-    pub bytes: Cow<'static, [u8]>,
-    /// Identifies the bytes in the in-process and on-disk caches.
-    pub digest: Cow<'static, str>,
-}
-
-impl ModuleSource {
-    pub(crate) fn embedded(name: &'static str, bytes: &'static [u8], sha256: &'static str) -> ModuleSource {
-        ModuleSource { name: Cow::Borrowed(name), bytes: Cow::Borrowed(bytes), digest: Cow::Borrowed(sha256) }
-    }
-
-    /// A module read at run time. Its digest is a 64-bit SipHash rather than
-    /// a SHA-256, which is plenty to tell a user's files apart in a cache.
-    pub(crate) fn external(name: String, bytes: Vec<u8>) -> ModuleSource {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        bytes.hash(&mut hasher);
-        let digest = format!("sip{:016x}", hasher.finish());
-        ModuleSource { name: Cow::Owned(name), bytes: Cow::Owned(bytes), digest: Cow::Owned(digest) }
-    }
-}
-
-/// A module compiled for one engine and linked against WASI and the host
-/// functions, ready to instantiate.
-pub(crate) struct Compiled {
-    pub pre: InstancePre<State>,
-    /// Bytes of linear memory the module starts with.
-    pub initial_memory: u64,
-}
-
-type Slot = Arc<Mutex<Option<Arc<Compiled>>>>;
-
-/// Compiles `source` for the `kind` engine once per process; the compiled
-/// code comes from (and goes to) `cache_dir` when there is one.
-pub(crate) fn compiled(
-    kind: EngineKind,
-    source: &ModuleSource,
-    cache_dir: Option<&Path>,
-) -> Result<Arc<Compiled>, Error> {
-    static COMPILED: OnceLock<Mutex<HashMap<(EngineKind, String), Slot>>> = OnceLock::new();
-    let slot = {
-        let mut map = COMPILED.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
-        map.entry((kind, source.digest.to_string())).or_default().clone()
-    };
-    // Holding the slot while compiling makes other threads wait for this
-    // compilation instead of starting their own.
-    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(compiled) = &*slot {
-        return Ok(compiled.clone());
-    }
-    let engine = engine(kind)?;
-    let module = cache::load_or_compile(engine, kind, source, cache_dir)?;
-    let initial_memory = match module.get_export("memory") {
-        Some(wasmtime::ExternType::Memory(memory)) => memory.minimum() * memory.page_size(),
-        _ => 0,
-    };
-    let compiled = Arc::new(Compiled { pre: linker(engine)?.instantiate_pre(&module)?, initial_memory });
-    *slot = Some(compiled.clone());
-    Ok(compiled)
-}
-
-fn linker(engine: &Engine) -> Result<Linker<State>, Error> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
-    host::add_to_linker(&mut linker)?;
-    Ok(linker)
+/// Compiles `source` for the `kind` engine, or loads it from the cache in
+/// `cache_dir`.
+pub(crate) fn compile(kind: EngineKind, source: &ModuleSource, cache_dir: Option<&Path>) -> Result<Module, Error> {
+    cache::load_or_compile(engine(kind)?, kind.tag(), source, cache_dir)
 }
 
 /// How often the epoch advances while a time-limited run is in progress; a

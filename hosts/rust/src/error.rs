@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::Output;
+use crate::errno;
+use crate::output::{Output, Stream};
 
 /// Why a run did not end normally.
 ///
@@ -24,7 +25,9 @@ pub enum Error {
         output: Box<Output>,
     },
     /// `SystemExit` (`sys.exit(n)`) with a non-zero status, or a WASI command
-    /// module that exited with one. `sys.exit()` and `sys.exit(0)` are success.
+    /// module that exited with one. The status is `n` modulo 256, as a POSIX
+    /// process reports it: `sys.exit(-1)` is 255, and `sys.exit()`,
+    /// `sys.exit(0)` and `sys.exit(256)` are success.
     #[error("exited with status {code}")]
     Exit {
         /// The exit status, 1 to 255.
@@ -40,7 +43,8 @@ pub enum Error {
         /// What the run printed.
         output: Box<Output>,
     },
-    /// The wall-clock limit ([`SandboxBuilder::timeout`](crate::SandboxBuilder::timeout)) passed.
+    /// The wall-clock limit ([`SandboxBuilder::timeout`](crate::SandboxBuilder::timeout))
+    /// passed, while the guest ran or while it waited in a host call.
     #[error("timed out after {timeout:?}")]
     Timeout {
         /// The limit that passed.
@@ -48,7 +52,7 @@ pub enum Error {
         /// What the run printed.
         output: Box<Output>,
     },
-    /// The module needed more linear memory than
+    /// The module needed more memory (linear memory, tables) than
     /// [`SandboxBuilder::memory`](crate::SandboxBuilder::memory) allows.
     #[error("memory limit exceeded: the sandbox allows {limit} bytes")]
     MemoryLimit {
@@ -121,8 +125,8 @@ impl Error {
     /// The exit status the command-line program reports for this error.
     ///
     /// Python's own outcomes follow CPython: 1 for an uncaught exception and
-    /// `n` for `SystemExit(n)`. The sandbox's limits borrow what a native
-    /// process would report under the equivalent operating-system limit:
+    /// `n` modulo 256 for `SystemExit(n)`. The sandbox's limits borrow what a
+    /// native process would report under the equivalent operating-system limit:
     /// 124 for a timeout (as `timeout(1)`), 152 for fuel (`SIGXCPU`, CPU time
     /// limit), 137 for memory (killed, as by the OOM killer), 153 for output
     /// (`SIGXFSZ`, file size limit) and 134 for a trap (`SIGABRT`). Errors
@@ -171,30 +175,18 @@ pub struct PythonException {
     pub traceback: String,
 }
 
+/// `Type: message`, followed by what a bare error number means when
+/// MicroPython has no name for it (`OSError: 76 (errno 76 is WASI's
+/// ENOTCAPABLE: ...)`).
 impl fmt::Display for PythonException {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.message.is_empty() {
-            write!(f, "{}", self.type_name)
-        } else {
-            write!(f, "{}: {}", self.type_name, self.message)
+        f.write_str(&self.type_name)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
         }
-    }
-}
-
-/// One of the two output streams.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-impl fmt::Display for Stream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        })
+        match errno::explain(&self.type_name, &self.message) {
+            Some(explanation) => write!(f, " ({explanation})"),
+            None => Ok(()),
+        }
     }
 }

@@ -25,12 +25,20 @@
 //! compiled code, so a sandbox that sets neither pays nothing for them: the
 //! process keeps one engine per combination.
 //!
+//! The limits hold whatever the guest does: the memory cap covers tables
+//! as well as memory, fuel meters the interpreter's start-up too, and the
+//! timeout holds while the guest waits in a host call (a sleep, stdin, a
+//! host function) as well as while it runs. The guest sees no file outside
+//! the folders granted with [`SandboxBuilder::dir`], no environment
+//! variable it was not given, and no network.
+//!
 //! # How Python errors surface
 //!
 //! A run returns `Ok(`[`Output`]`)` when the code ran to the end or called
 //! `sys.exit(0)`. An uncaught exception is [`Error::Exception`] with the
 //! exception's type, message and traceback (the traceback is on stderr as
-//! well, as CPython prints it); `sys.exit(n)` is [`Error::Exit`]. A Python
+//! well, as CPython prints it); `sys.exit(n)` is [`Error::Exit`] with `n`
+//! modulo 256, the status a POSIX process would report. A Python
 //! `MemoryError` is an exception like any other: the interpreter's heap is
 //! full. The sandbox's own limits are [`Error::OutOfFuel`],
 //! [`Error::Timeout`], [`Error::MemoryLimit`] and [`Error::OutputLimit`];
@@ -44,30 +52,50 @@
 //! code is kept on disk ([`Module::serialize`](wasmtime::Module::serialize))
 //! in [`default_cache_dir`], under a name that carries the module's SHA-256,
 //! the engine's configuration and wasmtime's compatibility hash; it is
-//! written through a temporary file and a rename. A fresh process
-//! memory-maps it and starts in milliseconds. Within a process, each module
-//! is compiled or loaded once and shared by every sandbox.
+//! written through a temporary file and a rename, with the SHA-256 of the
+//! code. A fresh process reads it, checks the checksum and starts in
+//! milliseconds; a damaged entry is compiled again and replaced, never run.
+//! Within a process, each module is compiled or loaded once and shared by
+//! every sandbox.
 
 #![warn(missing_docs)]
 
+// The modules form layers, each using only those of the layers below it:
+//
+//   sandbox, session          the public API
+//   interpreter, abi          the two programs; abi is generated
+//   instance                  a store and its instance, its limits armed
+//   limiter, wasi, poll       the memory budget; WASI, its waits on the deadline
+//   settings, host            what a builder sets; the host functions
+//   deadline                  the time limit, shared by whatever waits
+//   engine, cache, source     engines, the compiled-code cache, the modules
+//   error, output, errno      results; embedded holds the modules' bytes
 mod abi;
 mod cache;
+mod deadline;
 mod embedded;
 mod engine;
+mod errno;
 mod error;
 mod host;
 mod instance;
+mod interpreter;
+mod limiter;
 mod output;
+mod poll;
 mod sandbox;
 mod session;
+mod settings;
+mod source;
+mod wasi;
 
 use std::sync::OnceLock;
 
 pub use cache::{default_cache_dir, CACHE_DIR_ENV};
 pub use embedded::MICROPYTHON_VERSION;
-pub use error::{Error, PythonException, Stream};
+pub use error::{Error, PythonException};
 pub use host::HostError;
-pub use output::Output;
+pub use output::{Output, Stream};
 pub use sandbox::{Sandbox, SandboxBuilder};
 pub use session::Session;
 

@@ -1,6 +1,8 @@
-//! What a run printed, and the capped in-memory streams that capture it.
+//! What a run printed: the capped in-memory streams that capture it, and
+//! the stderr that streams it to this process's own.
 
-use std::io;
+use std::fmt;
+use std::io::{self, Write};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -9,7 +11,7 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
-use crate::error::Stream;
+use crate::errno;
 
 /// What a run printed, and how it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +28,24 @@ pub struct Output {
     /// Fuel the run consumed, when fuel metering is on
     /// ([`SandboxBuilder::fuel`](crate::SandboxBuilder::fuel)).
     pub fuel_consumed: Option<u64>,
+}
+
+/// One of the two output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+impl fmt::Display for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        })
+    }
 }
 
 /// One captured stream: a buffer that refuses to grow past its limit by
@@ -84,8 +104,8 @@ impl Capture {
 #[derive(Debug)]
 pub(crate) struct OutputLimitExceeded(Stream);
 
-impl std::fmt::Display for OutputLimitExceeded {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for OutputLimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} exceeded its capture limit", self.0)
     }
 }
@@ -144,6 +164,89 @@ impl tokio::io::AsyncWrite for Capture {
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// This process's stderr, written through as the guest writes, with the
+/// explanation of a bare `OSError: 76` ([`errno`]) added on the line after
+/// it: the guest's own bytes are passed on unchanged.
+#[derive(Clone, Default)]
+pub(crate) struct InheritedStderr {
+    /// The start of the line being written: enough to recognise the line.
+    line: Arc<Mutex<Vec<u8>>>,
+}
+
+/// How much of a line [`InheritedStderr`] keeps to recognise it.
+const LINE_START: usize = 64;
+
+impl InheritedStderr {
+    fn put(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut stderr = io::stderr().lock();
+        stderr.write_all(bytes)?;
+        let mut line = self.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for &byte in bytes {
+            if byte != b'\n' {
+                if line.len() < LINE_START {
+                    line.push(byte);
+                }
+                continue;
+            }
+            if let Some(note) = errno::explain_line(&String::from_utf8_lossy(&line)) {
+                writeln!(stderr, "({note})")?;
+            }
+            line.clear();
+        }
+        Ok(())
+    }
+}
+
+impl IsTerminal for InheritedStderr {
+    fn is_terminal(&self) -> bool {
+        io::IsTerminal::is_terminal(&io::stderr())
+    }
+}
+
+impl StdoutStream for InheritedStderr {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for InheritedStderr {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for InheritedStderr {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.put(&bytes).map_err(|err| StreamError::LastOperationFailed(err.into()))
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        io::stderr().flush().map_err(|err| StreamError::LastOperationFailed(err.into()))
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        // Writes block until done, as wasmtime-wasi's own inherited stderr.
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for InheritedStderr {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Poll::Ready(self.put(buf).map(|()| buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(io::stderr().flush())
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -7,17 +7,18 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::engine::{self, EngineKind, ModuleSource};
-use crate::host::{HostError, HostFunctions};
-use crate::instance::{self, Interpreter};
-use crate::{embedded, Error, Output, Session};
+use crate::cache;
+use crate::embedded;
+use crate::engine::EngineKind;
+use crate::error::Error;
+use crate::host::HostError;
+use crate::instance;
+use crate::interpreter::{self, Interpreter};
+use crate::output::Output;
+use crate::session::Session;
+use crate::settings::{Preopen, Settings, Stdin};
+use crate::source::ModuleSource;
 
-/// MicroPython's heap when nothing else is said: the port's default.
-const DEFAULT_HEAP: u64 = 8 << 20;
-/// Linear memory kept free beside the heap for the source text being run
-/// and for error reports.
-const MALLOC_RESERVE: u64 = 256 << 10;
-const MIN_HEAP: u64 = 64 << 10;
 /// Captured bytes per stream unless [`SandboxBuilder::max_output`] says otherwise.
 const DEFAULT_MAX_OUTPUT: usize = 16 << 20;
 
@@ -39,69 +40,6 @@ const DEFAULT_MAX_OUTPUT: usize = 16 << 20;
 #[derive(Clone, Debug)]
 pub struct Sandbox {
     settings: Arc<Settings>,
-}
-
-/// Everything a [`SandboxBuilder`] can set.
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub memory: Option<u64>,
-    pub heap: Option<u32>,
-    pub fuel: Option<u64>,
-    pub timeout: Option<Duration>,
-    pub max_stdout: usize,
-    pub max_stderr: usize,
-    pub dirs: Vec<Preopen>,
-    pub env: Vec<(String, String)>,
-    pub args: Vec<String>,
-    pub stdin: Stdin,
-    pub inherit_output: bool,
-    pub host: Arc<HostFunctions>,
-    pub cache_dir: Option<PathBuf>,
-    pub command: ModuleSource,
-    pub library: ModuleSource,
-}
-
-/// A host directory the guest sees at `guest`.
-#[derive(Debug, Clone)]
-pub(crate) struct Preopen {
-    pub host: PathBuf,
-    pub guest: String,
-    pub writable: bool,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum Stdin {
-    Empty,
-    Bytes(bytes::Bytes),
-    Inherit,
-}
-
-impl Settings {
-    /// The engine whose instrumentation these limits need.
-    pub(crate) fn engine_kind(&self) -> EngineKind {
-        EngineKind { fuel: self.fuel.is_some(), epochs: self.timeout.is_some() }
-    }
-
-    /// The heap to give MicroPython in a module whose memory starts at
-    /// `initial_memory` bytes: as configured, else the default shrunk to fit
-    /// under the memory limit.
-    pub(crate) fn heap_size(&self, initial_memory: u64) -> Result<u32, Error> {
-        let heap = match (self.heap, self.memory) {
-            (Some(heap), _) => u64::from(heap),
-            (None, None) => DEFAULT_HEAP,
-            (None, Some(limit)) => {
-                let room = limit.saturating_sub(initial_memory + MALLOC_RESERVE);
-                if room < MIN_HEAP {
-                    return Err(Error::Config(format!(
-                        "a memory limit of {limit} bytes leaves no room for a heap: the interpreter itself takes {} bytes",
-                        initial_memory + MALLOC_RESERVE
-                    )));
-                }
-                room.min(DEFAULT_HEAP)
-            }
-        };
-        Ok(u32::try_from(heap).expect("heap sizes are checked to fit in 32 bits"))
-    }
 }
 
 impl Sandbox {
@@ -126,7 +64,7 @@ impl Sandbox {
     /// on stderr), `sys.exit(n)` is [`Error::Exit`], and a limit is its own
     /// variant; each carries the output so far ([`Error::output`]).
     pub fn run(&self, code: &str) -> Result<Output, Error> {
-        Interpreter::start(&self.settings)?.exec(code, 0, self.settings.fuel)
+        Interpreter::start(&self.settings)?.exec(code, 0)
     }
 
     /// Starts an interpreter that keeps its state from one snippet to the
@@ -150,19 +88,19 @@ impl Sandbox {
         let mut argv = vec!["micropython".to_owned()];
         let embedded = settings.command.digest == embedded::COMMAND_SHA256;
         if embedded && (settings.heap.is_some() || settings.memory.is_some()) {
-            let compiled = engine::compiled(self.kind(), &settings.command, settings.cache_dir.as_deref())?;
-            argv.extend(["-X".to_owned(), format!("heapsize={}", settings.heap_size(compiled.initial_memory)?)]);
+            let linked = instance::linked(self.kind(), &settings.command, settings.cache_dir.as_deref())?;
+            argv.extend(["-X".to_owned(), format!("heapsize={}", settings.heap_size(linked.initial_memory)?)]);
         }
         argv.extend(args.iter().map(|arg| arg.as_ref().to_owned()));
-        instance::run_command(settings, &settings.command, &argv)
+        interpreter::run_command(settings, &settings.command, &argv)
     }
 
     /// Compiles both modules for this sandbox's configuration now (or loads
     /// them from the cache), so that the first run does not pay for it.
     pub fn precompile(&self) -> Result<(), Error> {
         let dir = self.settings.cache_dir.as_deref();
-        engine::compiled(self.kind(), &self.settings.library, dir)?;
-        engine::compiled(self.kind(), &self.settings.command, dir)?;
+        instance::linked(self.kind(), &self.settings.library, dir)?;
+        instance::linked(self.kind(), &self.settings.command, dir)?;
         Ok(())
     }
 
@@ -195,7 +133,7 @@ impl Default for SandboxBuilder {
                 stdin: Stdin::Empty,
                 inherit_output: false,
                 host: Arc::default(),
-                cache_dir: crate::default_cache_dir(),
+                cache_dir: cache::default_cache_dir(),
                 command: ModuleSource::embedded("micropython", embedded::COMMAND_WASM, embedded::COMMAND_SHA256),
                 library: ModuleSource::embedded("micropython-lib", embedded::LIBRARY_WASM, embedded::LIBRARY_SHA256),
             },
@@ -206,10 +144,11 @@ impl Default for SandboxBuilder {
 }
 
 impl SandboxBuilder {
-    /// Caps the module's linear memory at `bytes` (wasmtime's
-    /// [`StoreLimits`](wasmtime::StoreLimits)). MicroPython's heap is carved
-    /// out of it: unless [`heap`](Self::heap) is set, the heap shrinks below
-    /// its 8 MiB default to fit. Going over the limit is
+    /// Caps everything the module can grow at `bytes` together: its linear
+    /// memory, the GC heap that holds exceptions, and its tables (each
+    /// element counted as a pointer). MicroPython's heap is carved out of
+    /// the linear memory: unless [`heap`](Self::heap) is set, the heap
+    /// shrinks below its 8 MiB default to fit. Going over the limit is
     /// [`Error::MemoryLimit`]; filling the heap is a Python `MemoryError`.
     pub fn memory(mut self, bytes: u64) -> Self {
         self.settings.memory = Some(bytes);
@@ -228,15 +167,21 @@ impl SandboxBuilder {
 
     /// Meters execution with wasmtime fuel: each run (and each session
     /// snippet) may spend `fuel` units, roughly one per WebAssembly
-    /// instruction, before [`Error::OutOfFuel`]. Without this call the code
-    /// is compiled without metering and runs at full speed.
+    /// instruction, before [`Error::OutOfFuel`]. Every instruction counts:
+    /// a run's budget also pays for starting its interpreter (the module's
+    /// start function, `_initialize`, about 200,000 units), and starting a
+    /// session has a budget of its own. Without this call the code is
+    /// compiled without metering and runs at full speed.
     pub fn fuel(mut self, fuel: u64) -> Self {
         self.settings.fuel = Some(fuel);
         self
     }
 
     /// Stops each run (and each session snippet) after `timeout` of wall-clock
-    /// time with [`Error::Timeout`], using wasmtime's epoch interruption.
+    /// time with [`Error::Timeout`]: while guest code runs (wasmtime's epoch
+    /// interruption, checked every 5 ms) and while it waits in a host call
+    /// (a sleep, this process's stdin, a [host function](Self::host_function)).
+    /// A timeout too long for the clock to count is no limit.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeout = Some(timeout);
         self
@@ -307,7 +252,8 @@ impl SandboxBuilder {
         self
     }
 
-    /// Lets the guest read this process's standard input.
+    /// Lets the guest read this process's standard input. A guest waiting
+    /// for input stops waiting at the [`timeout`](Self::timeout).
     pub fn inherit_stdin(mut self) -> Self {
         self.settings.stdin = Stdin::Inherit;
         self
@@ -315,7 +261,9 @@ impl SandboxBuilder {
 
     /// Streams the guest's stdout and stderr to this process's own as they
     /// are written, instead of capturing them: [`Output`]'s text stays empty
-    /// and the output limits do not apply.
+    /// and the output limits do not apply. A line `OSError: 76` on stderr is
+    /// followed by one that says what it means (WASI's ENOTCAPABLE: the path
+    /// is outside the granted folders).
     pub fn inherit_output(mut self) -> Self {
         self.settings.inherit_output = true;
         self
@@ -324,7 +272,18 @@ impl SandboxBuilder {
     /// Offers `function` to Python as `host.<name>(...)` and
     /// `host.call("<name>", ...)`. It receives the arguments as JSON values
     /// and returns a JSON value, or a [`HostError`] that Python sees as
-    /// `host.HostError`. A panic is caught and reported the same way.
+    /// `host.HostError`. A panic is caught and reported the same way, with
+    /// its message, and nothing is printed for it: the crate installs a panic
+    /// hook, once, that is quiet for host functions and passes every other
+    /// panic to the hook before it.
+    ///
+    /// No guest code runs while a host function does. Under a
+    /// [`timeout`](Self::timeout) the function runs on a helper thread that
+    /// the guest waits for until the deadline: one still running then ends
+    /// the run with [`Error::Timeout`] on time, and finishes in the
+    /// background with its result dropped, since a thread cannot be stopped
+    /// from outside. Bound what a host function waits for, and do not count
+    /// on its effects once a run has timed out.
     ///
     /// ```no_run
     /// use micropython_wasm::{HostError, Sandbox};

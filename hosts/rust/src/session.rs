@@ -4,15 +4,17 @@
 use std::sync::Arc;
 
 use crate::abi::EXEC_SINGLE;
-use crate::instance::Interpreter;
-use crate::sandbox::Settings;
-use crate::{Error, Output};
+use crate::error::Error;
+use crate::interpreter::Interpreter;
+use crate::output::Output;
+use crate::settings::Settings;
 
 /// One MicroPython interpreter that keeps its globals, imports and objects
 /// from one snippet to the next, made by [`Sandbox::session`](crate::Sandbox::session).
 ///
 /// Each snippet gets the sandbox's fuel budget and timeout afresh, and its
-/// own captured output. An uncaught exception or `SystemExit` leaves the
+/// own captured output; so does starting the interpreter (and
+/// [`reset`](Session::reset)). An uncaught exception or `SystemExit` leaves the
 /// interpreter usable. A limit or a trap interrupts it at an arbitrary
 /// instruction, so the session then refuses to run more code
 /// ([`Error::SessionStopped`]) until [`reset`](Session::reset) starts a new
@@ -53,7 +55,9 @@ impl Session {
     /// compound statement without its closing blank line) that a REPL should
     /// keep reading before running it.
     pub fn needs_more_input(&mut self, input: &str) -> Result<bool, Error> {
-        self.live()?.needs_more_input(input)
+        let interpreter = self.live()?;
+        interpreter.arm();
+        interpreter.needs_more_input(input)
     }
 
     /// True once a limit or a trap has stopped the interpreter; see
@@ -72,8 +76,9 @@ impl Session {
     }
 
     fn exec(&mut self, code: &str, flags: u32) -> Result<Output, Error> {
-        let fuel = self.settings.fuel;
-        let result = self.live()?.exec(code, flags, fuel);
+        let interpreter = self.live()?;
+        interpreter.arm();
+        let result = interpreter.exec(code, flags);
         if let Err(error) = &result {
             if error.stops_the_interpreter() {
                 self.interpreter = None;

@@ -126,7 +126,7 @@ fn host_errors_raise_host_error_in_python() {
     let output = sandbox.run(code).unwrap();
     assert_eq!(
         output.stdout,
-        "nope\ninvalid digit found in string\nhost function panics panicked\nno host function named \"missing\"\n12\n"
+        "nope\ninvalid digit found in string\nhost function panics panicked: host bug\nno host function named \"missing\"\n12\n"
     );
     let error = sandbox.run("import host\nhost.fail()").unwrap_err();
     assert!(matches!(&error, Error::Exception { exception, .. } if exception.type_name == "HostError"), "{error:?}");

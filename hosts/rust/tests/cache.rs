@@ -18,6 +18,7 @@ fn print_one(cache: &Path) -> Duration {
         .unwrap();
     let elapsed = started.elapsed();
     assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n", "{output:?}");
+    assert!(output.status.success(), "{output:?}");
     elapsed
 }
 
@@ -63,6 +64,24 @@ fn a_damaged_entry_is_replaced() {
     fs::write(&entry, b"not a compiled module").unwrap();
     print_one(cache.path());
     assert!(fs::metadata(&entry).unwrap().len() > 100_000, "recompiled and written again");
+}
+
+#[test]
+fn a_flipped_byte_is_never_run_and_the_entry_is_replaced() {
+    let cache = tempfile::tempdir().unwrap();
+    print_one(cache.path());
+    let entry = entries(cache.path()).remove(0);
+    let intact = fs::read(&entry).unwrap();
+    // In the machine code, in its header, at its end: wasmtime checks the
+    // artifact's header and version, but would run damaged code (SIGILL).
+    for at in [intact.len() / 2, intact.len() / 3, 100, intact.len() - 1] {
+        let mut damaged = intact.clone();
+        damaged[at] ^= 0x10;
+        fs::write(&entry, &damaged).unwrap();
+        print_one(cache.path());
+        assert_eq!(entries(cache.path()), std::slice::from_ref(&entry), "byte {at}: replaced in place");
+        assert!(fs::read(&entry).unwrap() == intact, "byte {at}: recompiled and written again");
+    }
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! typed limit error, the host process carries on, and the next run works.
 
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use micropython_wasm::{Error, Sandbox, Session, Stream};
+use micropython_wasm::{json, Error, Sandbox, Session, Stream, Value};
 
 /// The Python exception type an error carries, or its variant's name.
 fn outcome(result: Result<micropython_wasm::Output, Error>) -> String {
@@ -15,6 +17,7 @@ fn outcome(result: Result<micropython_wasm::Output, Error>) -> String {
         Err(Error::Timeout { .. }) => "Timeout".to_owned(),
         Err(Error::MemoryLimit { .. }) => "MemoryLimit".to_owned(),
         Err(Error::OutputLimit { .. }) => "OutputLimit".to_owned(),
+        Err(Error::Exit { code, .. }) => format!("Exit({code})"),
         // Display, not Debug: the captured output of a flood is huge.
         Err(other) => format!("Trap or other: {}", other.to_string().chars().take(500).collect::<String>()),
     }
@@ -65,6 +68,180 @@ fn runaway_code_is_stopped_by_the_clock() {
         assert!(started.elapsed() < 2 * limit + Duration::from_secs(3), "{code}: {:?}", started.elapsed());
         still_answers(&mut session);
     }
+}
+
+/// Waits in host calls, where no epoch check can interrupt the guest: each
+/// would outlast the timeout many times over (`time.sleep(1e10)` by 300
+/// years), and must end at it.
+const WAITS: &[&str] = &[
+    "import time\ntime.sleep(30)",
+    "import time\ntime.sleep_ms(30_000)",
+    "import time\ntime.sleep_us(30_000_000)",
+    "import time\ntime.sleep(1e10)",
+    "import time\nwhile True:\n    try:\n        time.sleep(30)\n    except BaseException:\n        pass",
+    "import asyncio\nasync def main():\n    await asyncio.sleep(30)\nasyncio.run(main())",
+    "import select\nselect.poll().poll(30_000)",
+    "import host\nhost.slow()",
+    "import host\nhost.stuck()",
+    "import host\nwhile True:\n    try:\n        host.slow()\n    except BaseException:\n        pass",
+];
+
+/// Host functions that take far longer than any timeout here, or forever.
+fn with_slow_host_functions(builder: micropython_wasm::SandboxBuilder) -> micropython_wasm::SandboxBuilder {
+    builder
+        .host_function("slow", |_: &[Value]| {
+            std::thread::sleep(Duration::from_secs(30));
+            Ok(json!("late"))
+        })
+        .host_function("stuck", |_: &[Value]| loop {
+            std::thread::park();
+        })
+        .host_function("quick", |_: &[Value]| Ok(json!(42)))
+}
+
+#[test]
+fn waits_in_host_calls_end_at_the_timeout() {
+    let limit = Duration::from_millis(300);
+    let sandbox = with_slow_host_functions(Sandbox::builder().timeout(limit)).build().unwrap();
+    sandbox.precompile().unwrap();
+    let mut session = sandbox.session().unwrap();
+    for code in WAITS {
+        for run in [&mut |code| sandbox.run(code), &mut |code| session.run(code)] as [&mut dyn FnMut(&str) -> _; 2] {
+            let started = Instant::now();
+            assert_eq!(outcome(run(code)), "Timeout", "{code}");
+            let elapsed = started.elapsed();
+            assert!(elapsed >= limit && elapsed < limit + Duration::from_secs(2), "{code}: {elapsed:?}");
+        }
+        still_answers(&mut session);
+        assert_eq!(sandbox.run("import host\nprint(host.quick())").unwrap().stdout, "42\n");
+    }
+    // The command module sleeps the same way.
+    let started = Instant::now();
+    assert_eq!(outcome(sandbox.run_command(&["-c", "import time\ntime.sleep(30)"])), "Timeout");
+    assert!(started.elapsed() < limit + Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[test]
+fn short_waits_still_wait() {
+    let sandbox = with_slow_host_functions(Sandbox::builder().timeout(Duration::from_secs(30))).build().unwrap();
+    let code = "import time\nt = time.ticks_ms()\ntime.sleep_ms(50)\ntime.sleep(0.05)\nprint(time.ticks_diff(time.ticks_ms(), t) >= 100)";
+    assert_eq!(sandbox.run(code).unwrap().stdout, "True\n");
+    let code = "import host\nprint(sum(host.quick() for _ in range(100)))";
+    assert_eq!(sandbox.run(code).unwrap().stdout, "4200\n");
+}
+
+#[test]
+fn a_host_function_panic_reaches_python_not_stderr() {
+    const CHILD: &str = "MICROPYTHON_WASM_TEST_PANIC_CHILD";
+    let sandbox = Sandbox::builder()
+        .host_function("boom", |_: &[Value]| panic!("host bug"))
+        .host_function("boom_late", |_: &[Value]| -> Result<Value, micropython_wasm::HostError> {
+            panic!("{}", String::from("formatted host bug"))
+        })
+        .build()
+        .unwrap();
+    let timed = Sandbox::builder()
+        .timeout(Duration::from_secs(30))
+        .host_function("boom", |_: &[Value]| panic!("host bug"))
+        .build()
+        .unwrap();
+    let code = "import host\nfor f in (host.boom, host.boom_late):\n    try:\n        f()\n    except host.HostError as e:\n        print(e)";
+    let expected = "host function boom panicked: host bug\nhost function boom_late panicked: formatted host bug\n";
+    if std::env::var_os(CHILD).is_some() {
+        assert_eq!(sandbox.run(code).unwrap().stdout, expected);
+        let code = "import host\ntry:\n    host.boom()\nexcept host.HostError as e:\n    print(e)";
+        assert_eq!(timed.run(code).unwrap().stdout, "host function boom panicked: host bug\n");
+        return;
+    }
+    // Run again in a child process, whose stderr can be read.
+    let name = "a_host_function_panic_reaches_python_not_stderr";
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{}\n{stderr}", String::from_utf8_lossy(&child.stdout));
+    assert!(!stderr.contains("panicked") && !stderr.contains("host bug"), "{stderr}");
+}
+
+/// `bytes`, a hand-assembled WebAssembly command module, in a file.
+fn module_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// `(table 1 8388608 funcref) (memory 1)`, whose `_start` grows the table by
+/// 65,536 elements until refused, then traps: 64 MiB of table unless a limit
+/// stops it first.
+const GROWS_A_TABLE: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: [] -> []
+    0x03, 0x02, 0x01, 0x00, // one function
+    0x04, 0x08, 0x01, 0x70, 0x01, 0x01, 0x80, 0x80, 0x80, 0x04, // table funcref 1..8388608
+    0x05, 0x03, 0x01, 0x00, 0x01, // memory 1
+    0x07, 0x13, 0x02, 0x06, b'm', b'e', b'm', b'o', b'r', b'y', 0x02, 0x00, // export "memory"
+    0x06, b'_', b's', b't', b'a', b'r', b't', 0x00, 0x00, // export "_start"
+    0x0a, 0x16, 0x01, 0x14, 0x00, // code: one body, no locals
+    0x03, 0x40, // loop
+    0xd0, 0x70, 0x41, 0x80, 0x80, 0x04, 0xfc, 0x0f, 0x00, // table.grow 0 (ref.null func) 65536
+    0x41, 0x7f, 0x47, 0x0d, 0x00, // br_if 0 (result != -1)
+    0x0b, 0x00, 0x0b, // end, unreachable, end
+];
+
+/// A module whose start function, run at instantiation before `_start`,
+/// loops forever.
+const LOOPS_IN_ITS_START_FUNCTION: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: [] -> []
+    0x03, 0x03, 0x02, 0x00, 0x00, // two functions
+    0x07, 0x0a, 0x01, 0x06, b'_', b's', b't', b'a', b'r', b't', 0x00, 0x01, // export "_start" = 1
+    0x08, 0x01, 0x00, // start = 0
+    0x0a, 0x0c, 0x02, // code: two bodies
+    0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop { br 0 }
+    0x02, 0x00, 0x0b, // nothing
+];
+
+#[test]
+fn the_memory_limit_covers_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = module_file(dir.path(), "grows-a-table.wasm", GROWS_A_TABLE);
+    let limited = Sandbox::builder().memory(16 << 20).command_module(&module).build().unwrap();
+    let error = limited.run_command(&[""; 0]).unwrap_err();
+    assert!(matches!(error, Error::MemoryLimit { limit, .. } if limit == 16 << 20), "{error:?}");
+    // Unlimited, it stops at its own maximum, which is not the sandbox's doing.
+    let unlimited = Sandbox::builder().command_module(&module).build().unwrap();
+    let error = unlimited.run_command(&[""; 0]).unwrap_err();
+    assert!(matches!(error, Error::Trap { .. }), "{error:?}");
+}
+
+#[test]
+fn fuel_meters_a_start_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let module = module_file(dir.path(), "loops-in-its-start-function.wasm", LOOPS_IN_ITS_START_FUNCTION);
+    // The timeout only stops the test should fuel miss the start function.
+    let sandbox =
+        Sandbox::builder().fuel(1_000_000).timeout(Duration::from_secs(30)).command_module(&module).build().unwrap();
+    let error = sandbox.run_command(&[""; 0]).unwrap_err();
+    assert!(matches!(error, Error::OutOfFuel { fuel: 1_000_000, .. }), "{error:?}");
+}
+
+#[test]
+fn every_exit_status_is_an_exit() {
+    let sandbox = Sandbox::new().unwrap();
+    let mut session = sandbox.session().unwrap();
+    // (n, the status a POSIX process reports for exit(n))
+    for (n, status) in
+        [(1, 1), (125, 125), (126, 126), (200, 200), (255, 255), (256, 0), (257, 1), (-1, 255), (-255, 1)]
+    {
+        let code = format!("import sys\nsys.exit({n})");
+        let expected = if status == 0 { "ok".to_owned() } else { format!("Exit({status})") };
+        assert_eq!(outcome(sandbox.run(&code)), expected, "{code}");
+        assert_eq!(outcome(session.run(&code)), expected, "{code}");
+        assert_eq!(outcome(sandbox.run_command(&["-c", &code])), expected, "{code}");
+    }
+    still_answers(&mut session);
 }
 
 #[test]
@@ -200,6 +377,11 @@ fn files_outside_the_preopened_dir_are_unreachable() {
         assert!(printed.is_some_and(|output| output.stdout.is_empty()), "{path}: {result:?}");
         assert_eq!(outcome(result), "OSError", "{path}");
     }
+    // A path outside every granted folder is WASI's ENOTCAPABLE, which
+    // MicroPython prints as a bare number: the error says what it means.
+    let error = sandbox.run("open('/etc/passwd')").unwrap_err();
+    assert!(error.to_string().starts_with("OSError: 76 (errno 76 is WASI's ENOTCAPABLE"), "{error}");
+    assert!(error.to_string().contains("outside the folders granted to the sandbox"), "{error}");
     let listing = sandbox.run("import os\nprint(os.listdir('/data'))\nos.listdir('/')").unwrap_err();
     assert!(
         matches!(&listing, Error::Exception { exception, output } if exception.type_name == "OSError" && output.stdout.contains("'link'")),

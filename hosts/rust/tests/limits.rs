@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use micropython_wasm::{Error, Sandbox, Stream};
+use micropython_wasm::{json, Error, Sandbox, Stream, Value};
 
 const INFINITE_LOOP: &str = "print('started')\nwhile True:\n    pass";
 
@@ -49,6 +49,52 @@ fn timeout_also_stops_time_sleep() {
     let sandbox = Sandbox::builder().timeout(Duration::from_millis(200)).build().unwrap();
     let error = sandbox.run("import time\nfor i in range(100):\n    time.sleep_ms(10)").unwrap_err();
     assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    // A sleep ends at the deadline, not when it would have.
+    sandbox.precompile().unwrap();
+    let started = Instant::now();
+    let error = sandbox.run("print('sleeping')\nimport time\ntime.sleep(3)").unwrap_err();
+    let elapsed = started.elapsed();
+    let Error::Timeout { output, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(output.stdout, "sleeping\n");
+    assert!(elapsed >= Duration::from_millis(200) && elapsed < Duration::from_millis(1500), "{elapsed:?}");
+}
+
+#[test]
+fn timeout_holds_while_a_host_function_runs() {
+    let sandbox = Sandbox::builder()
+        .timeout(Duration::from_millis(300))
+        .host_function("slow", |_: &[Value]| {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(json!(null))
+        })
+        .host_function("quick", |args: &[Value]| Ok(json!(args.len())))
+        .build()
+        .unwrap();
+    sandbox.precompile().unwrap();
+    let mut session = sandbox.session().unwrap();
+    session.run("import host").unwrap();
+    let started = Instant::now();
+    let error = session.run("print(host.quick(1, 2))\nhost.slow()\nprint('never')").unwrap_err();
+    let elapsed = started.elapsed();
+    let Error::Timeout { output, .. } = &error else { panic!("{error:?}") };
+    assert_eq!(output.stdout, "2\n");
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    assert!(session.is_stopped());
+    session.reset().unwrap();
+    assert_eq!(session.run("import host\nprint(host.quick())").unwrap().stdout, "0\n");
+}
+
+#[test]
+fn fuel_meters_the_start_up_too() {
+    // Starting MicroPython costs about 200,000 units, running `pass` about
+    // 60,000: starting on 150,000 runs out.
+    let sandbox = Sandbox::builder().fuel(150_000).build().unwrap();
+    assert!(matches!(sandbox.run("pass"), Err(Error::OutOfFuel { fuel: 150_000, .. })));
+    assert!(matches!(sandbox.session(), Err(Error::OutOfFuel { .. })));
+    let sandbox = Sandbox::builder().fuel(10_000_000).build().unwrap();
+    let run = sandbox.run("pass").unwrap().fuel_consumed.unwrap();
+    let snippet = sandbox.session().unwrap().run("pass").unwrap().fuel_consumed.unwrap();
+    assert!(run > snippet + 100_000, "a run counts the start-up ({run}), a session's snippet not ({snippet})");
 }
 
 #[test]

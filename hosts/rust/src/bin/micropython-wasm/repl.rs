@@ -18,7 +18,7 @@ pub fn run(sandbox: Sandbox) -> Result<(), Error> {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    println!("MicroPython {MICROPYTHON_VERSION} on wasmtime; Ctrl-D to exit");
+    crate::say(format_args!("MicroPython {MICROPYTHON_VERSION} on wasmtime; Ctrl-D to exit"));
     let outcome = loop {
         let Some(input) = read_statement(&mut editor, &mut session)? else { break Ok(()) };
         if input.trim().is_empty() {
@@ -30,10 +30,10 @@ pub fn run(sandbox: Sandbox) -> Result<(), Error> {
             Ok(_) | Err(Error::Exception { .. }) => {}
             Err(exit @ Error::Exit { .. }) => break Err(exit),
             Err(error) => {
-                eprintln!("{error}");
+                crate::complain(&error);
                 if session.is_stopped() {
                     session.reset()?;
-                    eprintln!("(the interpreter was restarted: its state is lost)");
+                    crate::complain("the interpreter was restarted: its state is lost");
                 }
             }
         }
@@ -56,7 +56,7 @@ fn read_statement(
     let mut input = match editor.readline(">>> ") {
         Ok(line) => line,
         Err(ReadlineError::Interrupted) => {
-            println!("KeyboardInterrupt");
+            crate::say("KeyboardInterrupt");
             return Ok(Some(String::new()));
         }
         Err(_) => return Ok(None),
@@ -68,7 +68,7 @@ fn read_statement(
                 input.push_str(&line);
             }
             Err(ReadlineError::Interrupted) => {
-                println!("KeyboardInterrupt");
+                crate::say("KeyboardInterrupt");
                 return Ok(Some(String::new()));
             }
             Err(_) => break,
