@@ -47,6 +47,17 @@ fn system_exit_sets_the_exit_status() {
     assert_eq!(run_code("import sys; sys.exit()").status, 0);
     let run = run_code("import sys; sys.exit('bye')");
     assert_eq!((run.status, run.stderr.as_str()), (1, "bye\n"), "{run:?}");
+    // Any integer exits with its low byte, as POSIX takes it: one past 32
+    // bits once made the interpreter abort.
+    let run = run_code("import sys; sys.exit(2 ** 70 + 3)");
+    assert_eq!((run.status, run.stderr.as_str()), (3, ""), "{run:?}");
+}
+
+#[test]
+fn a_path_outside_the_granted_folders_is_named() {
+    let run = run_code("open('/etc/passwd')");
+    assert_eq!(run.status, 1);
+    assert!(run.stderr.ends_with("OSError: [Errno 76] ENOTCAPABLE\n"), "{run:?}");
 }
 
 #[test]

@@ -43,6 +43,19 @@
 #define MICROPY_ERROR_PRINTER           (&mp_stderr_print)
 #define MICROPY_DEBUG_PRINTER           (&mp_stderr_print)
 #define MICROPY_USE_INTERNAL_ERRNO      (0)
+// Upstream's list of errno names, plus WASI's own ENOTCAPABLE: a path
+// outside the folders the host granted then reads `[Errno 76] ENOTCAPABLE`
+// rather than a bare number. (The native reference build has no such errno.)
+#if defined(__wasi__)
+#define MP_ENOTCAPABLE ENOTCAPABLE
+#define MPWASM_ERRNO_WASI X(ENOTCAPABLE)
+#else
+#define MPWASM_ERRNO_WASI
+#endif
+#define MICROPY_PY_ERRNO_LIST \
+    X(EPERM) X(ENOENT) X(EIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES) X(EEXIST) X(ENODEV) X(EISDIR) \
+    X(EINVAL) X(EOPNOTSUPP) X(EADDRINUSE) X(ECONNABORTED) X(ECONNRESET) X(ENOBUFS) X(ENOTCONN) \
+    X(ETIMEDOUT) X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY) X(EINPROGRESS) MPWASM_ERRNO_WASI
 #define MICROPY_USE_INTERNAL_PRINTF     (0)
 #define MICROPY_PERSISTENT_CODE_LOAD    (1)
 #define MICROPY_COMP_ALLOW_TOP_LEVEL_AWAIT (0)

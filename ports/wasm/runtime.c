@@ -83,6 +83,11 @@ static int handle_uncaught_exception(mp_obj_base_t *exc, bool quiet) {
         mp_int_t code = 0;
         if (exit_val == mp_const_none) {
             code = 0;
+        } else if (mp_obj_is_int(exit_val)) {
+            // Any integer, however big, exits with its low byte, as POSIX
+            // takes it; mp_obj_get_int_maybe would raise OverflowError past
+            // 32 bits, here where no handler is left to catch it.
+            code = mp_obj_int_get_truncated(exit_val) & 0xff;
         } else if (mp_obj_get_int_maybe(exit_val, &code)) {
             code &= 0xff;
         } else {
