@@ -1,11 +1,11 @@
 //! What a bare error number means in this sandbox.
 //!
-//! MicroPython names most WASI error numbers (`OSError: [Errno 44] ENOENT`)
-//! but not 76, ENOTCAPABLE, which is how WASI says that the sandbox grants no
-//! access to a path: opening `/etc/passwd` without a folder that holds it
-//! prints only `OSError: 76`. The crate adds the explanation where it can:
-//! to the `Display` of the exception, and as a note after such a line on a
-//! streamed stderr.
+//! Errno 76, ENOTCAPABLE, is how WASI says that the sandbox grants no access
+//! to a path: opening `/etc/passwd` without a folder that holds it prints
+//! `OSError: [Errno 76] ENOTCAPABLE` (a bare `OSError: 76` from a build whose
+//! errno table lacks the name), which says nothing of folders. The crate
+//! adds the explanation where it can: to the `Display` of the exception, and
+//! as a note after such a line on a streamed stderr.
 
 /// The explanation of errno 76.
 pub(crate) const NOT_CAPABLE: &str =

@@ -175,8 +175,8 @@ pub struct PythonException {
     pub traceback: String,
 }
 
-/// `Type: message`, followed by what a bare error number means when
-/// MicroPython has no name for it (`OSError: 76 (errno 76 is WASI's
+/// `Type: message`, followed by what a WASI error number means where its
+/// name does not say (`OSError: [Errno 76] ENOTCAPABLE (errno 76 is WASI's
 /// ENOTCAPABLE: ...)`).
 impl fmt::Display for PythonException {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -172,7 +172,7 @@ impl tokio::io::AsyncWrite for Capture {
 }
 
 /// This process's stderr, written through as the guest writes, with the
-/// explanation of a bare `OSError: 76` ([`errno`]) added on the line after
+/// explanation of an `OSError` of errno 76 ([`errno`]) added on the line after
 /// it: the guest's own bytes are passed on unchanged.
 #[derive(Clone, Default)]
 pub(crate) struct InheritedStderr {

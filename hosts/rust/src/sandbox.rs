@@ -261,7 +261,7 @@ impl SandboxBuilder {
 
     /// Streams the guest's stdout and stderr to this process's own as they
     /// are written, instead of capturing them: [`Output`]'s text stays empty
-    /// and the output limits do not apply. A line `OSError: 76` on stderr is
+    /// and the output limits do not apply. An `OSError` line of errno 76 on stderr is
     /// followed by one that says what it means (WASI's ENOTCAPABLE: the path
     /// is outside the granted folders).
     pub fn inherit_output(mut self) -> Self {
