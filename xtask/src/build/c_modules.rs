@@ -72,7 +72,7 @@ mod tests {
         fs::write(one.join("b.c"), "").unwrap();
         fs::write(one.join("a.c"), "").unwrap();
         fs::write(one.join("micropython.mk"), "").unwrap();
-        let found = CModules::find(&[one.clone()]).unwrap();
+        let found = CModules::find(std::slice::from_ref(&one)).unwrap();
         assert_eq!(found, CModules { dirs: vec![one.clone()], sources: vec![one.join("a.c"), one.join("b.c")] });
 
         let two = root.path().join("two");

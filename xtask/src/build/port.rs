@@ -140,9 +140,10 @@ impl Port {
         files.dedup();
         for (target, patch) in &self.patches {
             let original = source_root.join(target);
-            let slot = files.iter_mut().find(|file| **file == original).with_context(|| {
-                format!("port.toml patches {target}, which is not among the files it compiles")
-            })?;
+            let slot = files
+                .iter_mut()
+                .find(|file| **file == original)
+                .with_context(|| format!("port.toml patches {target}, which is not among the files it compiles"))?;
             *slot = self.patched_copy(&original, &patched_root.join(target), patch)?;
         }
         Ok(files)
