@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from . import _abi
 from ._errors import (
     MicroPythonFuelExhausted,
     MicroPythonGuestError,
@@ -124,10 +123,7 @@ def run_micropython_wasi(
             status, remaining = guest.exec(code, quiet=False, fuel=limits.fuel)
         except MicroPythonWasmError as exc:
             raise exc.with_output(*guest.take_output())
-        stdout, stderr = guest.take_output()
-        if status == 0 or status == _abi.FORCED_EXIT:
-            return RunResult(stdout=stdout, stderr=stderr, fuel_remaining=remaining)
-        raise guest.guest_error(status, f"guest exited with code {status & 0xFF}").with_output(stdout, stderr)
+        return guest.result(status, remaining, by_type=False)
     finally:
         guest.close()
 

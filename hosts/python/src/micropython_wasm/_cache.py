@@ -81,7 +81,7 @@ def _sha256(wasm: bytes) -> str:
     return hashlib.sha256(wasm).hexdigest()
 
 
-def _crc(data: "bytes | str") -> str:
+def _crc(data: "bytes | mmap.mmap | str") -> str:
     return f"{zlib.crc32(data.encode() if isinstance(data, str) else data):08x}"
 
 
@@ -125,7 +125,7 @@ def _load(entry: Path, code_digest: str) -> Optional[wasmtime.Module]:
 
     try:
         with open(entry, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as code:
-            if f"{zlib.crc32(code):08x}" != code_digest:
+            if _crc(code) != code_digest:
                 return None
     except (OSError, ValueError):
         return None

@@ -10,6 +10,7 @@ cache) once per process, whatever the limits of each run.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Optional
 
 import wasmtime
@@ -50,10 +51,11 @@ def engine() -> wasmtime.Engine:
 
 
 class _Ticker:
-    """Advances the engine's epoch every tick while any guest code runs.
+    """Advances the engine's epoch every tick while guest code with a
+    deadline runs.
 
-    A thread that sleeps on a condition when nothing runs, so an idle
-    process pays nothing and a run pays one notify.
+    A thread that sleeps on a condition when no such code runs, so an idle
+    process pays nothing, and the first run to arrive wakes it.
     """
 
     def __init__(self) -> None:
@@ -67,7 +69,8 @@ class _Ticker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="micropython-wasm-epoch", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            if self._active == 1:
+                self._changed.notify()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -80,10 +83,7 @@ class _Ticker:
             with self._changed:
                 while self._active == 0:
                     self._changed.wait()
-                # Sleeping on the condition rather than in time.sleep lets a
-                # run that starts during the tick be seen at once; the epoch
-                # still advances once per tick.
-                self._changed.wait(TICK_SECONDS)
+            time.sleep(TICK_SECONDS)
             shared.increment_epoch()
 
 

@@ -32,6 +32,7 @@ from ._errors import (
 )
 from ._host import GUEST_SHIM, HostFunctions
 from ._options import MIN_HEAP_BYTES, Limits
+from ._result import RunResult
 
 #: Linear memory kept free beside the heap, at the least, for source text,
 #: host results in transit and error reports: an eighth of memory_bytes.
@@ -416,31 +417,43 @@ class Guest:
         previous = getattr(_current, "guest", None)
         _current.guest = self
         try:
-            with ticker:
+            # The epoch only matters to a call with a deadline: the others
+            # leave the ticker asleep.
+            if self._deadline is None:
                 yield
+            else:
+                with ticker:
+                    yield
         finally:
             _current.guest = previous
+
+    def _copy_in(self, code: str) -> Tuple[int, int]:
+        """``code`` as UTF-8 in memory the guest allocated: (address, length);
+        the caller frees it."""
+
+        data = code.encode("utf-8", "surrogateescape")
+        with self._enter(INTERNAL_FUEL):
+            ptr = self._alloc(self._store, len(data))
+        if ptr == 0:
+            raise MicroPythonMemoryLimitExceeded(
+                f"the source text ({len(data)} bytes) does not fit in memory_bytes={self.limits.memory_bytes}"
+            )
+        self._memory.write(self._store, data, ptr)
+        return ptr, len(data)
 
     def exec(self, code: str, *, quiet: bool, fuel: int, single: bool = False) -> Tuple[int, int]:
         """Runs ``code``; returns (status, fuel left). Status is 0, 1 for an
         uncaught exception, or FORCED_EXIT | n for SystemExit(n)."""
 
-        data = code.encode("utf-8", "surrogateescape")
+        ptr, length = self._copy_in(code)
         store = self._store
-        with self._enter(INTERNAL_FUEL):
-            ptr = self._alloc(store, len(data))
-        if ptr == 0:
-            raise MicroPythonMemoryLimitExceeded(
-                f"the source text ({len(data)} bytes) does not fit in memory_bytes={self.limits.memory_bytes}"
-            )
-        self._memory.write(store, data, ptr)
         flags = (_abi.EXEC_QUIET if quiet else 0) | (_abi.EXEC_SINGLE if single else 0)
         timeout = self.limits.wall_timeout_seconds
         self._deadline = None if timeout is None else time.monotonic() + timeout
         self._stopped_by = None
         try:
             with self._enter(fuel):
-                status = self._exec(store, ptr, len(data), flags)
+                status = self._exec(store, ptr, length, flags)
                 remaining = store.get_fuel()
         except BaseException as exc:
             stopped = self._stopped(exc, fuel)
@@ -454,13 +467,10 @@ class Guest:
         return status, remaining
 
     def needs_more_input(self, code: str) -> bool:
-        data = code.encode("utf-8", "surrogateescape")
-        store = self._store
+        ptr, length = self._copy_in(code)
         with self._enter(INTERNAL_FUEL):
-            ptr = self._alloc(store, len(data))
-            self._memory.write(store, data, ptr)
-            more = self._needs_more(store, ptr, len(data))
-            self._free(store, ptr)
+            more = self._needs_more(self._store, ptr, length)
+            self._free(self._store, ptr)
         return bool(more)
 
     def error(self) -> Dict[str, str]:
@@ -479,19 +489,30 @@ class Guest:
     def take_output(self) -> Tuple[str, str]:
         return self._stdout.take(), self._stderr.take()
 
-    def guest_error(self, status: int, text: str) -> MicroPythonGuestError:
-        """The exception for a run that ended with ``status``, described as
-        ``text``; MemoryError gets the memory-limit subclass."""
+    def result(self, status: int, fuel_remaining: int, *, by_type: bool) -> RunResult:
+        """What a run that ended with ``status`` gives: its output, or, for
+        an uncaught exception or ``SystemExit(n)`` with n ≠ 0, an error
+        carrying it. The error says ``guest exited with code n``, as 0.1a2's
+        ``run`` did, or, with ``by_type`` (sessions), ``TypeName: message``
+        for an exception; a MemoryError gets the memory-limit subclass."""
 
-        details = self.error() if status & 0xFF == 1 and not status & _abi.FORCED_EXIT else {}
+        stdout, stderr = self.take_output()
+        if status == 0 or status == _abi.FORCED_EXIT:
+            return RunResult(stdout=stdout, stderr=stderr, fuel_remaining=fuel_remaining)
+        exit_code = status & 0xFF
+        details = {} if status & _abi.FORCED_EXIT else self.error()
+        text = f"guest exited with code {exit_code}"
+        if by_type and details:
+            text = f"{details['type']}: {details['message']}"
         kind = MicroPythonMemoryLimitExceeded if details.get("type") == "MemoryError" else MicroPythonGuestError
-        return kind(
+        error = kind(
             text,
             type_name=details.get("type", "SystemExit"),
             message=details.get("message", ""),
             traceback=details.get("traceback", ""),
-            exit_code=status & 0xFF,
+            exit_code=exit_code,
         )
+        raise error.with_output(stdout, stderr)
 
     def _stopped(self, exc: BaseException, fuel: int) -> BaseException:
         """What a call that did not return normally raises."""

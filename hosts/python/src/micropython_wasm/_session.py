@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import Callable, List, Mapping, Optional, Tuple
 
-from . import _abi
 from ._errors import (
     MicroPythonGuestError,
     MicroPythonLimitExceeded,
@@ -96,12 +95,15 @@ class MicroPythonSession:
         with self._lock:
             return dict(self._host.functions)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise MicroPythonSessionClosed("MicroPythonSession is closed")
+
     def register_function(self, func: Callable[..., object], *, name: Optional[str] = None) -> None:
         """Makes ``func`` callable from the guest as ``name(...)``,
         ``host.name(...)`` and ``host.call(name, payload_json)``."""
 
-        if self._closed:
-            raise MicroPythonSessionClosed("MicroPythonSession is closed")
+        self._check_open()
         if not callable(func):
             raise TypeError("register_function() expected a callable")
         name = name or getattr(func, "__name__", "")
@@ -147,14 +149,12 @@ class MicroPythonSession:
         keep reading (an open bracket, a block without its blank line)."""
 
         with self._lock:
-            if self._closed:
-                raise MicroPythonSessionClosed("MicroPythonSession is closed")
+            self._check_open()
             return self._live().needs_more_input(code)
 
     def _run(self, code: str, *, single: bool) -> RunResult:
         with self._lock:
-            if self._closed:
-                raise MicroPythonSessionClosed("MicroPythonSession is closed")
+            self._check_open()
             guest = self._live()
             try:
                 status, remaining = guest.exec(code, quiet=True, fuel=guest.limits.fuel, single=single)
@@ -167,23 +167,14 @@ class MicroPythonSession:
                 if isinstance(exc, MicroPythonWasmError):
                     exc.with_output(stdout, stderr)
                 raise
-            stdout, stderr = guest.take_output()
-            if status == 0 or status == _abi.FORCED_EXIT:
-                return RunResult(stdout=stdout, stderr=stderr, fuel_remaining=remaining)
-            if status & _abi.FORCED_EXIT:
-                text = f"guest exited with code {status & 0xFF}"
-            else:
-                error = guest.error()
-                text = f"{error['type']}: {error['message']}"
-            raise guest.guest_error(status, text).with_output(stdout, stderr)
+            return guest.result(status, remaining, by_type=True)
 
     def reset(self) -> None:
         """Replaces the interpreter with a fresh one (all state is lost);
         registered host functions stay registered."""
 
         with self._lock:
-            if self._closed:
-                raise MicroPythonSessionClosed("MicroPythonSession is closed")
+            self._check_open()
             self._drop_guest()
 
     async def run_async(self, code: str) -> RunResult:
@@ -204,8 +195,7 @@ class MicroPythonSession:
             self._drop_guest()
 
     def __enter__(self) -> "MicroPythonSession":
-        if self._closed:
-            raise MicroPythonSessionClosed("MicroPythonSession is closed")
+        self._check_open()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -269,14 +259,16 @@ class MicroPythonReplaySession:
     def host_functions(self) -> Mapping[str, Callable[..., object]]:
         return self._session.host_functions
 
-    def register_function(self, func: Callable[..., object], *, name: Optional[str] = None) -> None:
+    def _check_open(self) -> None:
         if self._closed:
             raise MicroPythonSessionClosed("MicroPythonReplaySession is closed")
+
+    def register_function(self, func: Callable[..., object], *, name: Optional[str] = None) -> None:
+        self._check_open()
         self._session.register_function(func, name=name)
 
     def run(self, code: str) -> RunResult:
-        if self._closed:
-            raise MicroPythonSessionClosed("MicroPythonReplaySession is closed")
+        self._check_open()
         try:
             result = self._session.run(code)
         except MicroPythonGuestError as exc:
@@ -312,8 +304,7 @@ class MicroPythonReplaySession:
         self._session.close()
 
     def __enter__(self) -> "MicroPythonReplaySession":
-        if self._closed:
-            raise MicroPythonSessionClosed("MicroPythonReplaySession is closed")
+        self._check_open()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
