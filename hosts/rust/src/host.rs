@@ -25,7 +25,7 @@ use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use serde_json::Value;
-use wasmtime::{Caller, Extern, Linker};
+use wasmtime::{Caller, Extern, Linker, Memory};
 
 use crate::deadline::{Deadline, DeadlineReached};
 use crate::error::Error;
@@ -234,9 +234,7 @@ pub(crate) fn add_to_linker<T: 'static>(
               args_ptr: u32,
               args_len: u32|
               -> wasmtime::Result<i32> {
-            let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                wasmtime::bail!("host_call: the module exports no memory");
-            };
+            let memory = exported_memory(&mut caller, "host_call")?;
             let (data, state) = memory.data_and_store_mut(&mut caller);
             let calls = view(state);
             let name = guest_slice(data, name_ptr, name_len)?;
@@ -258,9 +256,7 @@ pub(crate) fn add_to_linker<T: 'static>(
         "mpwasm",
         "host_take_result",
         move |mut caller: Caller<'_, T>, ptr: u32, len: u32| -> wasmtime::Result<()> {
-            let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                wasmtime::bail!("host_take_result: the module exports no memory");
-            };
+            let memory = exported_memory(&mut caller, "host_take_result")?;
             let (data, state) = memory.data_and_store_mut(&mut caller);
             let pending = std::mem::take(&mut view(state).pending);
             let start = ptr as usize;
@@ -273,6 +269,15 @@ pub(crate) fn add_to_linker<T: 'static>(
         },
     )?;
     Ok(())
+}
+
+/// The calling module's linear memory, which an import (named in the
+/// error) needs to read its arguments.
+pub(crate) fn exported_memory<T>(caller: &mut Caller<'_, T>, import: &str) -> wasmtime::Result<Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(memory)) => Ok(memory),
+        _ => wasmtime::bail!("{import}: the module exports no memory"),
+    }
 }
 
 fn guest_slice(data: &[u8], ptr: u32, len: u32) -> wasmtime::Result<&[u8]> {

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use wasmtime::{AsContextMut, Caller, Extern, Linker};
+use wasmtime::{AsContextMut, Caller, Linker};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
@@ -20,6 +20,7 @@ use wasmtime_wasi::{FsPerms, HostMonotonicClock, I32Exit, WasiCtxBuilder};
 
 use crate::deadline::{Deadline, DeadlineReached};
 use crate::error::Error;
+use crate::host::exported_memory;
 use crate::output::{Capture, InheritedStderr, Stream};
 use crate::poll::{Call, Poller};
 use crate::settings::{Settings, Stdin};
@@ -100,9 +101,7 @@ pub(crate) fn add_to_linker<T: Send + 'static>(
               count: u32|
               -> wasmtime::Result<i32> {
             let hostcall_fuel = caller.as_context_mut().hostcall_fuel();
-            let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                wasmtime::bail!("poll_oneoff: the module exports no memory");
-            };
+            let memory = exported_memory(&mut caller, "poll_oneoff")?;
             let (memory, data) = memory.data_and_store_mut(&mut caller);
             let wasi = view(data);
             let poller =

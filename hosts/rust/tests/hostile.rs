@@ -390,7 +390,10 @@ fn files_outside_the_preopened_dir_are_unreachable() {
     // A path outside every granted folder is WASI's ENOTCAPABLE, which the
     // port names but which says nothing of folders: the error explains it.
     let error = sandbox.run("open('/etc/passwd')").unwrap_err();
-    assert!(error.to_string().starts_with("OSError: [Errno 76] ENOTCAPABLE (errno 76 is WASI's ENOTCAPABLE"), "{error}");
+    assert!(
+        error.to_string().starts_with("OSError: [Errno 76] ENOTCAPABLE (errno 76 is WASI's ENOTCAPABLE"),
+        "{error}"
+    );
     assert!(error.to_string().contains("outside the folders granted to the sandbox"), "{error}");
     let listing = sandbox.run("import os\nprint(os.listdir('/data'))\nos.listdir('/')").unwrap_err();
     assert!(
