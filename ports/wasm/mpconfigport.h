@@ -34,13 +34,6 @@
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
 #define MICROPY_GC_ALLOC_THRESHOLD      (1)
-// Blocks of 32 bytes, as on 64-bit ports, rather than 4 words (16 bytes on
-// wasm32): gc_alloc looks for a run of free blocks from the last single free
-// block onwards, so with 16-byte blocks every object of 5 to 8 words walks
-// past the one-block holes small objects leave behind. Profiled under
-// wasmtime, gc_alloc took 18-22% of nqueens/pystone/fft/yield_from (native:
-// 4.5%); with 32-byte blocks bm_fft runs 1.7x faster and mpy imports 1.5x.
-#define MICROPY_BYTES_PER_GC_BLOCK      (32)
 
 // Language and error reporting.
 #define MICROPY_LONGINT_IMPL            (MICROPY_LONGINT_IMPL_MPZ)
