@@ -35,6 +35,11 @@
 //! functions whose calls cannot collect. Calls to imports (WASI, host
 //! functions) never collect: they cannot run MicroPython code.
 //!
+//! A function with a path that returns without a collecting call (a map
+//! lookup that finds its key) makes its frame lazily, on the first path to
+//! need it, so its fast path pays no frame set-up, argument stores or pop
+//! (see `LazyFrame` for when that is sound); others make it on entry.
+//!
 //! Frames are popped on every `return` and at the end of the body. A longjmp
 //! (wasm exception) skips those pops; the catching function's own code then
 //! resets `__stack_pointer` to its frame (clang emits that in every catch),
@@ -141,6 +146,33 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
             stack_pointer,
             memory,
         };
+        let lazy = LazyFrame::plan(func, &cfg, &FrameNeeds { waiting: &waiting }, stack_pointer);
+        // What a frame holds from its set-up on: the pinned arguments, and
+        // the locals kept at their writes (a lazily made frame comes after
+        // some of those writes; the others still hold their initial zero).
+        // A lazily made frame pins each argument's value from entry: one the
+        // function overwrites is copied on entry into a local of its own.
+        let mut entry_copies = Vec::new();
+        let written = written_locals(func);
+        let mut setup_stores: Vec<(LocalId, usize)> = Vec::new();
+        for (offset, param) in tracked[..pinned_params].iter().enumerate() {
+            let pinned = if lazy.is_some() && written.contains(param) {
+                let copy = locals.add(ValType::I32);
+                entry_copies.push(at(Instr::LocalGet(LocalGet { local: *param })));
+                entry_copies.push(at(Instr::LocalSet(LocalSet { local: copy })));
+                copy
+            } else {
+                *param
+            };
+            setup_stores.push((pinned, first_pinned_slot + offset));
+        }
+        let entry_stack_pointer = lazy.as_ref().filter(|lazy| lazy.has_clang_frame).map(|_| locals.add(ValType::I32));
+        let entry_writes = if lazy.is_some() { tracked.len() } else { params };
+        setup_stores.extend(
+            (0..entry_writes)
+                .filter(|local| at_writes.contains(local))
+                .map(|local| (tracked[local], slot_of_local[&tracked[local]])),
+        );
         let mut stores = 0;
         for seq in sequences_of(func) {
             let instrs = std::mem::take(&mut func.block_mut(seq).instrs);
@@ -150,6 +182,13 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
                 stores += 1;
             }
             for (position, (instr, location)) in instrs.into_iter().enumerate() {
+                let node = cfg.nodes[&(seq, position)];
+                let set_up_here = lazy.as_ref().is_some_and(|lazy| lazy.set_up_at.contains(&node));
+                let collects = matches!(cfg.effects[node], Effect::Collect(..));
+                if set_up_here && collects {
+                    out.push(spill.set_up_if_missing(func, &setup_stores));
+                    stores += setup_stores.len();
+                }
                 if let Some(stored) = stores_at.get(&(seq, position)) {
                     for local in stored {
                         spill.store_local(tracked[*local], slot_of_local[&tracked[*local]], &mut out);
@@ -163,19 +202,35 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
                 if returns {
                     // A tail call would run the callee in this frame's place;
                     // pop the frame first like a return.
-                    out.extend(spill.epilogue());
+                    match &lazy {
+                        Some(lazy) => out.push(spill.lazy_pop(func, lazy.set_before[node], entry_stack_pointer)),
+                        None => out.extend(spill.epilogue()),
+                    }
                 }
                 let written = match &instr {
                     Instr::LocalSet(LocalSet { local }) | Instr::LocalTee(LocalTee { local }) => Some(*local),
                     _ => None,
                 };
                 out.push((instr, location));
+                if set_up_here && !collects {
+                    out.push(spill.set_up_if_missing(func, &setup_stores));
+                    stores += setup_stores.len();
+                }
                 if let Some(local) = written.filter(|local| index_of.get(local).is_some_and(|i| at_writes.contains(i)))
                 {
                     // A tee'd value stays on the stack under the store's
                     // own two operands.
-                    spill.store_local(local, slot_of_local[&local], &mut out);
-                    stores += 1;
+                    match &lazy {
+                        Some(lazy) if !lazy.maybe_set_before[node] => {}
+                        Some(lazy) if !lazy.set_before[node] => {
+                            out.push(spill.store_if_made(func, local, slot_of_local[&local]));
+                            stores += 1;
+                        }
+                        _ => {
+                            spill.store_local(local, slot_of_local[&local], &mut out);
+                            stores += 1;
+                        }
+                    }
                 }
                 if let Some(slot) = slot_of_value.get(&Site::After(seq, position)) {
                     spill.store_top(*slot, &mut out);
@@ -186,23 +241,132 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         }
         let entry = func.entry_block();
         let body = std::mem::take(&mut func.block_mut(entry).instrs);
-        let mut instrs = spill.prologue();
-        for (offset, param) in tracked[..pinned_params].iter().enumerate() {
-            spill.store_local(*param, first_pinned_slot + offset, &mut instrs);
-            stores += 1;
+        let mut instrs = entry_copies;
+        if let Some(saved) = entry_stack_pointer {
+            instrs.push(at(Instr::GlobalGet(GlobalGet { global: stack_pointer })));
+            instrs.push(at(Instr::LocalSet(LocalSet { local: saved })));
         }
-        for param in (0..params).filter(|param| at_writes.contains(param)) {
-            spill.store_local(tracked[param], slot_of_local[&tracked[param]], &mut instrs);
-            stores += 1;
+        if lazy.is_none() {
+            instrs.extend(spill.prologue());
+            for (local, slot) in &setup_stores {
+                spill.store_local(*local, *slot, &mut instrs);
+                stores += 1;
+            }
         }
         instrs.extend(body);
-        instrs.extend(spill.epilogue());
+        match &lazy {
+            Some(lazy) => instrs.push(spill.lazy_pop(func, lazy.set_before[EXIT], entry_stack_pointer)),
+            None => instrs.extend(spill.epilogue()),
+        }
         func.block_mut(entry).instrs = instrs;
         stats.functions += 1;
         stats.slots += slot_count;
         stats.stores += stores;
     }
     Ok(stats)
+}
+
+/// What must be in a function's frame, and so where it must exist.
+struct FrameNeeds<'a> {
+    waiting: &'a BTreeSet<Site>,
+}
+
+/// A frame made only on the paths that need one, on their first store or
+/// collecting call, instead of on entry: a function's fast path that never
+/// calls the collector (a map lookup that finds its key, a list index) then
+/// pays no frame set-up, argument stores or pop.
+struct LazyFrame {
+    /// The nodes before whose call (or after whose waiting value) the frame
+    /// is made if it is not there yet. A local kept at its writes is not
+    /// stored while there is no frame: the set-up stores its value.
+    set_up_at: HashSet<usize>,
+    /// Whether the frame certainly exists on entry to each node.
+    set_before: Vec<bool>,
+    /// Whether it may exist there.
+    maybe_set_before: Vec<bool>,
+    /// clang's own epilogue restores the stack pointer read on entry, so
+    /// the frame is popped by restoring that value too.
+    has_clang_frame: bool,
+}
+
+impl LazyFrame {
+    /// Most set-up checks one function may run per call, estimated as in
+    /// `stored_at_writes` (8 per loop level): past it, a frame made on
+    /// entry costs less.
+    const MAX_CHECK_WEIGHT: u64 = 8;
+
+    /// A lazy frame for `func`, where that is sound and cheaper:
+    /// - no `try`: a catch resets the stack pointer to clang's frame, which
+    ///   may lie above a frame made after clang's own prologue;
+    /// - if clang gave the function a shadow-stack frame, the function reads
+    ///   the stack pointer only once (its prologue; a second read would be
+    ///   a `stacksave` whose restore could pop a frame made in between):
+    ///   every return then restores the stack pointer read on entry;
+    /// - some path returns without needing the frame, and the set-up checks
+    ///   are not in hot loops.
+    fn plan(func: &LocalFunction, cfg: &Cfg, needs: &FrameNeeds, stack_pointer: GlobalId) -> Option<LazyFrame> {
+        if needs.waiting.iter().any(|site| matches!(site, Site::Start(_))) {
+            return None;
+        }
+        let mut stack_pointer_reads = 0;
+        let mut stack_pointer_writes = 0;
+        for seq in sequences_of(func) {
+            for (instr, _) in &func.block(seq).instrs {
+                match instr {
+                    Instr::Try(_) | Instr::TryTable(_) => return None,
+                    Instr::GlobalGet(GlobalGet { global }) if *global == stack_pointer => stack_pointer_reads += 1,
+                    Instr::GlobalSet(GlobalSet { global }) if *global == stack_pointer => stack_pointer_writes += 1,
+                    _ => {}
+                }
+            }
+        }
+        let has_clang_frame = stack_pointer_writes > 0;
+        if has_clang_frame && stack_pointer_reads != 1 {
+            return None;
+        }
+        let mut needs_frame: Vec<bool> =
+            cfg.effects.iter().map(|effect| matches!(effect, Effect::Collect(..))).collect();
+        for site in needs.waiting {
+            if let Site::After(seq, position) = site {
+                needs_frame[cfg.nodes[&(*seq, *position)]] = true;
+            }
+        }
+        let set_before = cfg.frame_set_before(&needs_frame);
+        let maybe_set_before = cfg.frame_maybe_set_before(&needs_frame);
+        let returns_without_frame = !set_before[EXIT]
+            || cfg.nodes.iter().any(|((seq, position), node)| {
+                !set_before[*node]
+                    && matches!(
+                        func.block(*seq).instrs[*position].0,
+                        Instr::Return(_) | Instr::ReturnCall(_) | Instr::ReturnCallIndirect(_)
+                    )
+            });
+        if !returns_without_frame {
+            return None;
+        }
+        let set_up_at: HashSet<usize> =
+            (0..needs_frame.len()).filter(|node| needs_frame[*node] && !set_before[*node]).collect();
+        let check_weight: u64 = set_up_at.iter().map(|node| 8u64.saturating_pow(cfg.depths[*node])).sum();
+        (check_weight <= Self::MAX_CHECK_WEIGHT).then_some(LazyFrame {
+            set_up_at,
+            set_before,
+            maybe_set_before,
+            has_clang_frame,
+        })
+    }
+}
+
+/// The locals that some instruction of `func` writes.
+fn written_locals(func: &LocalFunction) -> HashSet<LocalId> {
+    let mut written = HashSet::new();
+    for seq in sequences_of(func) {
+        for (instr, _) in &func.block(seq).instrs {
+            if let Instr::LocalSet(LocalSet { local }) | Instr::LocalTee(LocalTee { local }) = instr {
+                written.insert(*local);
+            }
+        }
+    }
+    written
 }
 
 /// Whether any instruction of `func` is a call that may collect.
@@ -366,6 +530,8 @@ struct Cfg {
     succs: Vec<Vec<usize>>,
     /// How many loops each node is in.
     depths: Vec<u32>,
+    /// The node of each instruction, by sequence and position.
+    nodes: HashMap<(InstrSeqId, usize), usize>,
 }
 
 struct CfgBuilder<'a> {
@@ -390,7 +556,7 @@ impl Cfg {
         is_collecting_call: &dyn Fn(&Instr) -> bool,
     ) -> Result<Cfg> {
         let mut builder = CfgBuilder {
-            cfg: Cfg { effects: Vec::new(), succs: Vec::new(), depths: Vec::new() },
+            cfg: Cfg { effects: Vec::new(), succs: Vec::new(), depths: Vec::new(), nodes: HashMap::new() },
             func,
             index_of,
             is_collecting_call,
@@ -415,6 +581,53 @@ impl Cfg {
             }
         }
         preds
+    }
+
+    /// Whether the frame is certainly set up on entry to each node, when it
+    /// is set up at the `needs_frame` nodes.
+    fn frame_set_before(&self, needs_frame: &[bool]) -> Vec<bool> {
+        let preds = self.preds();
+        let count = self.succs.len();
+        // Greatest fixed point; nodes without predecessors are unreachable.
+        let mut set_in = vec![true; count];
+        let mut set_out = vec![true; count];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for node in 0..count {
+                let set = node != ENTRY && preds[node].iter().all(|pred| set_out[*pred]);
+                set_in[node] = set;
+                let out = set || needs_frame[node];
+                if out != set_out[node] {
+                    set_out[node] = out;
+                    changed = true;
+                }
+            }
+        }
+        set_in
+    }
+
+    /// Whether the frame may exist on entry to each node (set up at the
+    /// `needs_frame` nodes on some path there).
+    fn frame_maybe_set_before(&self, needs_frame: &[bool]) -> Vec<bool> {
+        let preds = self.preds();
+        let count = self.succs.len();
+        let mut set_in = vec![false; count];
+        let mut set_out = vec![false; count];
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for node in 0..count {
+                let set = preds[node].iter().any(|pred| set_out[*pred]);
+                set_in[node] = set;
+                let out = set || needs_frame[node];
+                if out != set_out[node] {
+                    set_out[node] = out;
+                    changed = true;
+                }
+            }
+        }
+        set_in
     }
 
     /// The tracked locals live after each node: read later on some path
@@ -562,6 +775,7 @@ impl CfgBuilder<'_> {
                 _ => Effect::None,
             };
             let node = self.node(effect);
+            self.cfg.nodes.insert((seq, position), node);
             self.connect(&preds, node);
             preds = vec![node];
             match instr {
@@ -917,6 +1131,71 @@ impl Spill {
         ]
     }
 
+    /// `if frame == 0 { set up the frame; store `stores` }`. Frame
+    /// addresses are never 0: the stack check stops C recursion long
+    /// before the shadow stack reaches the bottom of memory.
+    fn set_up_if_missing(&self, func: &mut LocalFunction, stores: &[(LocalId, usize)]) -> (Instr, InstrLocId) {
+        let mut body = self.prologue();
+        for (local, slot) in stores {
+            self.store_local(*local, *slot, &mut body);
+        }
+        let consequent = func.builder_mut().dangling_instr_seq(None).id();
+        func.block_mut(consequent).instrs = body;
+        let alternative = func.builder_mut().dangling_instr_seq(None).id();
+        let check = func.builder_mut().dangling_instr_seq(None).id();
+        func.block_mut(check).instrs = vec![
+            at(Instr::LocalGet(LocalGet { local: self.frame })),
+            at(Instr::Unop(Unop { op: walrus::ir::UnaryOp::I32Eqz })),
+            at(Instr::IfElse(IfElse { consequent, alternative })),
+        ];
+        at(Instr::Block(Block { seq: check }))
+    }
+
+    /// `if frame != 0 { store local }`.
+    fn store_if_made(&self, func: &mut LocalFunction, local: LocalId, slot: usize) -> (Instr, InstrLocId) {
+        let mut body = Vec::new();
+        self.store_local(local, slot, &mut body);
+        self.if_made(func, body)
+    }
+
+    fn if_made(&self, func: &mut LocalFunction, body: Instrs) -> (Instr, InstrLocId) {
+        let consequent = func.builder_mut().dangling_instr_seq(None).id();
+        func.block_mut(consequent).instrs = body;
+        let alternative = func.builder_mut().dangling_instr_seq(None).id();
+        let check = func.builder_mut().dangling_instr_seq(None).id();
+        func.block_mut(check).instrs = vec![
+            at(Instr::LocalGet(LocalGet { local: self.frame })),
+            at(Instr::IfElse(IfElse { consequent, alternative })),
+        ];
+        at(Instr::Block(Block { seq: check }))
+    }
+
+    /// Pops a lazily made frame: checks that it was made unless `made`;
+    /// restores `entry_stack_pointer` where clang's epilogue, which already
+    /// ran, restored it too, or SP = frame + size where the frame was the
+    /// only change to the stack pointer.
+    fn lazy_pop(
+        &self,
+        func: &mut LocalFunction,
+        made: bool,
+        entry_stack_pointer: Option<LocalId>,
+    ) -> (Instr, InstrLocId) {
+        let pop = match entry_stack_pointer {
+            Some(saved) => vec![
+                at(Instr::LocalGet(LocalGet { local: saved })),
+                at(Instr::GlobalSet(GlobalSet { global: self.stack_pointer })),
+            ],
+            None => self.epilogue(),
+        };
+        if made {
+            let seq = func.builder_mut().dangling_instr_seq(None).id();
+            func.block_mut(seq).instrs = pop;
+            at(Instr::Block(Block { seq }))
+        } else {
+            self.if_made(func, pop)
+        }
+    }
+
     /// SP = frame + size. Touches only its own operands, so any results
     /// already on the stack stay where they are.
     fn epilogue(&self) -> Instrs {
@@ -1152,5 +1431,60 @@ mod tests {
         let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
         assert_eq!(format.call(&mut store, 1000).unwrap(), 1004);
         assert_eq!(seen.call(&mut store, ()).unwrap(), 1000, "the object's start was in the frame during the call");
+    }
+
+    /// A lookup's fast path returns before any collecting call: it makes no
+    /// frame, the slow path makes one before its call, and both leave the
+    /// stack pointer as they found it, with or without a frame of clang's.
+    #[test]
+    fn a_fast_path_without_collecting_calls_makes_no_frame() {
+        let (bytes, _) = spilled(
+            r#"(module
+                (memory (export "memory") 1)
+                (global $__stack_pointer (mut i32) (i32.const 4096))
+                (global $seen (mut i32) (i32.const 0))
+                (func $gc_collect_root)
+                (func $alloc0 (call $gc_collect_root) (global.set $seen (i32.load (global.get $__stack_pointer))))
+                (func $alloc4 (call $gc_collect_root)
+                    (global.set $seen (i32.load offset=4 (global.get $__stack_pointer))))
+                (func (export "lookup") (param $key i32) (result i32) (local $x i32)
+                    (local.set $x (i32.mul (local.get $key) (i32.const 3)))
+                    (if (i32.lt_u (local.get $key) (i32.const 10)) (then (return (local.get $x))))
+                    (call $alloc0)
+                    (local.get $x))
+                ;; As clang frames a function: the stack pointer read once on
+                ;; entry, restored from the frame on every return.
+                (func (export "framed") (param $key i32) (result i32) (local $fp i32) (local $x i32)
+                    (global.set $__stack_pointer
+                        (local.tee $fp (i32.sub (global.get $__stack_pointer) (i32.const 16))))
+                    (local.set $x (i32.add (local.get $key) (i32.const 1)))
+                    (if (i32.lt_u (local.get $key) (i32.const 10)) (then
+                        (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
+                        (return (local.get $x))))
+                    (call $alloc4)
+                    (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
+                    (local.get $x))
+                (func (export "seen") (result i32) (global.get $seen))
+                (func (export "sp") (result i32) (global.get $__stack_pointer)))"#,
+        );
+        let module = Module::from_buffer(&bytes).unwrap();
+        let export = module.exports.iter().find(|export| export.name == "lookup").unwrap();
+        let walrus::ExportItem::Function(lookup) = export.item else { panic!("lookup is a function") };
+        let FunctionKind::Local(lookup) = &module.funcs.get(lookup).kind else { panic!("lookup is defined") };
+        assert!(
+            !matches!(lookup.block(lookup.entry_block()).instrs[0].0, Instr::GlobalGet(_)),
+            "lookup makes no frame on entry"
+        );
+        let (mut store, instance) = instantiate(&bytes);
+        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
+        let sp = instance.get_typed_func::<(), i32>(&mut store, "sp").unwrap();
+        for (name, fast, slow) in [("lookup", (5, 15), (20, 60)), ("framed", (5, 6), (20, 21))] {
+            let function = instance.get_typed_func::<i32, i32>(&mut store, name).unwrap();
+            assert_eq!(function.call(&mut store, fast.0).unwrap(), fast.1);
+            assert_eq!(sp.call(&mut store, ()).unwrap(), 4096, "{name}: stack restored after the fast path");
+            assert_eq!(function.call(&mut store, slow.0).unwrap(), slow.1);
+            assert_eq!(seen.call(&mut store, ()).unwrap(), slow.1, "{name}: the local was in its slot during the call");
+            assert_eq!(sp.call(&mut store, ()).unwrap(), 4096, "{name}: stack restored after the slow path");
+        }
     }
 }
