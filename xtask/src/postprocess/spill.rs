@@ -104,18 +104,24 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         }
         let index_of: HashMap<LocalId, usize> = tracked.iter().enumerate().map(|(i, local)| (*local, i)).collect();
 
-        let cfg = Cfg::build(func, &index_of, &is_collecting_call)?;
-        let live_out = cfg.liveness(tracked.len());
-        let before_calls_only = cfg.stores_before_calls(&live_out, &BTreeSet::new(), tracked.len(), params);
-        let at_writes = cfg.stored_at_writes(&before_calls_only, tracked.len(), params);
-        let stores_at = cfg.stores_before_calls(&live_out, &at_writes, tracked.len(), params);
-        let waiting = waiting_values(func, &signatures, locals, &is_collecting_call)?;
         // The i32 arguments of a function that can collect stay in slots of
         // their own for the whole call, as a native frame usually keeps
         // them: the function may hold only a pointer derived from one
         // (`&self->mpz`) across an allocation, and MicroPython's collector
         // recognises only pointers to the start of a block.
         let pinned_params = if calls_collector(func, &is_collecting_call) { params } else { 0 };
+        // An argument the function never overwrites is in its pinned slot
+        // during every collecting call, so it needs no slot of its own;
+        // the others' slots do not hold them on entry.
+        let written = written_locals(func);
+        let stale_at_entry: Vec<usize> =
+            (0..params).filter(|param| *param >= pinned_params || written.contains(&tracked[*param])).collect();
+        let cfg = Cfg::build(func, &index_of, &is_collecting_call)?;
+        let live_out = cfg.liveness(tracked.len());
+        let before_calls_only = cfg.stores_before_calls(&live_out, &BTreeSet::new(), tracked.len(), &stale_at_entry);
+        let at_writes = cfg.stored_at_writes(&before_calls_only, tracked.len(), &stale_at_entry);
+        let stores_at = cfg.stores_before_calls(&live_out, &at_writes, tracked.len(), &stale_at_entry);
+        let waiting = waiting_values(func, &signatures, locals, &is_collecting_call)?;
         if stores_at.values().all(|stored| stored.is_empty())
             && at_writes.is_empty()
             && waiting.is_empty()
@@ -153,7 +159,6 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
         // A lazily made frame pins each argument's value from entry: one the
         // function overwrites is copied on entry into a local of its own.
         let mut entry_copies = Vec::new();
-        let written = written_locals(func);
         let mut setup_stores: Vec<(LocalId, usize)> = Vec::new();
         for (offset, param) in tracked[..pinned_params].iter().enumerate() {
             let pinned = if lazy.is_some() && written.contains(param) {
@@ -668,11 +673,11 @@ impl Cfg {
         &self,
         before_calls: &HashMap<(InstrSeqId, usize), Vec<usize>>,
         size: usize,
-        params: usize,
+        stale_at_entry: &[usize],
     ) -> BTreeSet<usize> {
         let weight = |node: usize| 8u64.saturating_pow(self.depths[node]);
         let mut writes = vec![0u64; size];
-        (0..params).for_each(|param| writes[param] = 1);
+        stale_at_entry.iter().for_each(|param| writes[*param] = 1);
         let mut calls = vec![0u64; size];
         for (node, effect) in self.effects.iter().enumerate() {
             match effect {
@@ -691,19 +696,20 @@ impl Cfg {
     /// Which locals to store before each collecting call: those live after
     /// it, not stored at their writes, whose slot may not hold their current
     /// value. A slot is known to be current on entry for every local but the
-    /// parameters (the others start at zero, which is no pointer), after a
-    /// store, and until the next write.
+    /// `stale_at_entry` parameters (the others start at zero, which is no
+    /// pointer, or are held by their pinned slot), after a store, and until
+    /// the next write.
     fn stores_before_calls(
         &self,
         live_out: &[Bits],
         at_writes: &BTreeSet<usize>,
         size: usize,
-        params: usize,
+        stale_at_entry: &[usize],
     ) -> HashMap<(InstrSeqId, usize), Vec<usize>> {
         let count = self.succs.len();
         let preds = self.preds();
         let mut entry_state = Bits::full(size);
-        (0..params).for_each(|param| entry_state.remove(param));
+        stale_at_entry.iter().for_each(|param| entry_state.remove(*param));
         // Greatest fixed point: start from "every slot current" everywhere.
         let mut current_out = vec![Bits::full(size); count];
         let mut current_in = vec![Bits::full(size); count];
@@ -1240,10 +1246,10 @@ mod tests {
         (global $__stack_pointer (mut i32) (i32.const 4096))
         (global $seen (mut i32) (i32.const 0))
         (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
-        ;; Reads the caller's second slot ($x) while the caller is suspended
+        ;; Reads the caller's first slot ($x) while the caller is suspended
         ;; in this call, as a collection scanning from the stack pointer would.
         (func $observe (result i32)
-            (global.set $seen (i32.load offset=4 (global.get $__stack_pointer)))
+            (global.set $seen (i32.load (global.get $__stack_pointer)))
             (i32.const 0))
         (func (export "caller") (param $p i32) (result i32) (local $x i32)
             (local.set $x (i32.mul (local.get $p) (i32.const 3)))
@@ -1256,13 +1262,14 @@ mod tests {
     #[test]
     fn only_values_used_after_a_call_are_stored() {
         let (_, stats) = spilled(MODULE);
-        // `caller` stores $p and $x before `observe` (both are used after
-        // it), nothing before `leaf` (neither local is read after it), and
-        // the value of $x that waits on the operand stack while `leaf` runs.
-        // `leaf`, `observe` and the getters make no calls. $p also keeps a
-        // slot of its own for the whole call, as every argument of a
-        // function that can collect.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 4, stores: 4 });
+        // `caller` stores $x before `observe` (it is used after it),
+        // nothing before `leaf` (no local is read after it), and the value
+        // of $x that waits on the operand stack while `leaf` runs. $p, used
+        // after `observe` too, is pinned in a slot for the whole call, as
+        // every argument of a function that can collect, and as it is never
+        // overwritten that slot is its only one. `leaf`, `observe` and the
+        // getters make no calls.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 3, stores: 3 });
     }
 
     #[test]
@@ -1399,10 +1406,10 @@ mod tests {
                 (func (export "frame") (param $p i32) (result i32)
                     (i32.add (call $alloc) (local.get $p))))"#,
         );
-        // Only `frame` stores ($p, live across `alloc`, and pinned as its
-        // argument); `alloc` keeps nothing across its call and has no
-        // arguments.
-        assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
+        // Only `frame` stores: $p, live across `alloc`, in the slot that
+        // pins it as its argument; `alloc` keeps nothing across its call
+        // and has no arguments.
+        assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
     }
 
     /// A function that keeps only a pointer derived from its argument across
