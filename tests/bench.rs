@@ -65,7 +65,7 @@ fn python_startups(host: &str) -> Vec<(String, &'static str)> {
 fn perf_hosts(expect: &Expect) -> Vec<String> {
     let mut hosts = vec!["native".to_owned()];
     for build in expect.builds {
-        hosts.extend(["wasmtime", "wasmtime+fuel", "node"].map(|host| format!("{build}/{host}")));
+        hosts.extend(["wasmtime", "wasmtime+fuel", "node", "node-steady"].map(|host| format!("{build}/{host}")));
     }
     hosts.extend(["upstream/node", "rust-cli", "rust-cli+fuel", PYTHON].map(String::from));
     hosts

@@ -26,6 +26,11 @@ pub enum HostKind {
     Wasmtime(Box<WasmtimeHost>),
     /// Our command module under Node's WASI.
     Node(PathBuf),
+    /// Our command module under node-host.mjs, which runs each program twice
+    /// in one process and reports the second run: V8's steady state, after
+    /// its optimising tier has compiled the hot functions (the first run
+    /// spends much of its time in the baseline tier).
+    NodeSteady(PathBuf),
     /// Upstream's package folder, under Node.
     Upstream(PathBuf),
     /// The Rust bundle's CLI (wasmtime with its code cache), metering fuel
@@ -96,6 +101,11 @@ impl Host {
                 fs::write(&file, code)?;
                 output(node_host().arg("upstream").arg(dir).arg("run").arg(heap_bytes.to_string()).arg(&file))
             }
+            HostKind::NodeSteady(module) => {
+                let file = scratch.join("program.py");
+                fs::write(&file, code)?;
+                output(node_host().arg("ours").arg(module).arg("steady").arg(heap_bytes.to_string()).arg(&file))
+            }
             HostKind::Python { python, .. } => {
                 let file = scratch.join("program.py");
                 fs::write(&file, code)?;
@@ -120,7 +130,7 @@ impl Host {
                 command.args(["-c", "print(1)"]);
                 command
             }
-            HostKind::RustCli { fuel: true, .. } => return Ok(None),
+            HostKind::RustCli { fuel: true, .. } | HostKind::NodeSteady(_) => return Ok(None),
             HostKind::Node(module) => {
                 let mut command = Command::new("node");
                 command
@@ -197,7 +207,7 @@ impl Host {
                 }
                 command
             }
-            HostKind::Native(_) | HostKind::RustCli { .. } => return Ok(None),
+            HostKind::Native(_) | HostKind::RustCli { .. } | HostKind::NodeSteady(_) => return Ok(None),
         };
         timings(&self.name, "warm runs", &mut command).map(Some)
     }

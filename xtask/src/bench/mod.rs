@@ -16,6 +16,7 @@ mod report;
 mod size;
 mod startup;
 mod stats;
+mod targets;
 mod upstream;
 mod wasi;
 
@@ -181,6 +182,10 @@ fn measure(args: &BenchArgs) -> Result<Report> {
             progress.inc(1);
         }
         hosts.push(Host { name: format!("{name}/node"), kind: HostKind::Node(build.modules["command"].clone()) });
+        hosts.push(Host {
+            name: format!("{name}/node-steady"),
+            kind: HostKind::NodeSteady(build.modules["command"].clone()),
+        });
         progress.set_message(format!("{name} --gc scan under wasmtime"));
         let scan = wasi::WasmtimeHost::new(&scan.exnref_modules["command"], false)?;
         gc_hosts.push(Host { name: gc::scan_host(name), kind: HostKind::Wasmtime(Box::new(scan)) });

@@ -182,7 +182,8 @@ impl Report {
     }
 
     pub fn sections(&self) -> Vec<Section> {
-        let mut sections = vec![self.summary_section(), self.size_section(), self.startup_section()];
+        let mut sections =
+            vec![self.summary_section(), super::targets::section(self), self.size_section(), self.startup_section()];
         sections.push(self.perf_section());
         if !self.python.is_empty() {
             sections.push(self.python_section());
