@@ -1,0 +1,58 @@
+//! The canonical-ABI glue between a WIT world and the port's C: wit-bindgen
+//! generates it from `ports/wasm/wit/` into the build folder, so it always
+//! matches the WIT it is compiled against and never needs committing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use wit_parser::Resolve;
+
+/// Name the generated files and C identifiers carry (`mpwasm_component.h`,
+/// `mpwasm_component_*`), whatever the world is called.
+pub const GLUE_NAME: &str = "mpwasm_component";
+
+/// Generated glue of one world: C to compile and the object holding the
+/// world's type information, which the component encoder reads.
+pub struct Glue {
+    pub source: PathBuf,
+    pub type_object: PathBuf,
+}
+
+/// The WIT package in `wit_dir` and its world `world`.
+pub fn load(wit_dir: &Path, world: &str) -> Result<(Resolve, wit_parser::WorldId)> {
+    let mut resolve = Resolve::default();
+    let (package, _) = resolve.push_dir(wit_dir).with_context(|| format!("reading the WIT package {}", wit_dir.display()))?;
+    let world = resolve
+        .select_world(&[package], Some(world))
+        .with_context(|| format!("finding world `{world}` in {}", wit_dir.display()))?;
+    Ok((resolve, world))
+}
+
+/// Writes the glue of `world` under `out_dir`. A file whose contents did not
+/// change is left alone, so the incremental build sees nothing to redo.
+pub fn generate(wit_dir: &Path, world: &str, out_dir: &Path) -> Result<Glue> {
+    let (mut resolve, world_id) = load(wit_dir, world)?;
+    let mut opts = wit_bindgen_c::Opts::default();
+    opts.rename_world = Some(GLUE_NAME.to_owned());
+    let mut files = wit_bindgen_core::Files::default();
+    opts.build()
+        .generate(&mut resolve, world_id, &mut files)
+        .with_context(|| format!("generating C bindings for world `{world}`"))?;
+    fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    for (name, bytes) in files.iter() {
+        let path = out_dir.join(name);
+        if fs::read(&path).ok().as_deref() != Some(bytes) {
+            fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(Glue {
+        source: out_dir.join(format!("{GLUE_NAME}.c")),
+        type_object: out_dir.join(format!("{GLUE_NAME}_component_type.o")),
+    })
+}
+
+/// Where a build folder keeps the glue (on the include path as `wit/…`).
+pub fn glue_dir(build_dir: &Path) -> PathBuf {
+    build_dir.join("wit")
+}
