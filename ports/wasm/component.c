@@ -272,6 +272,16 @@ static bool eval_expression(wit_string_t *expression, wit_string_t *ret, python_
         mp_obj_t value = mp_call_function_0(mp_compile(&parse_tree, source_name, false));
         mp_obj_t json = mp_import_name(MP_QSTR_json, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
         mp_obj_t text = mp_call_function_1(mp_load_attr(json, MP_QSTR_dumps), value);
+        // MicroPython's json.dumps writes what it cannot encode as its repr,
+        // which is not JSON: the result must read back.
+        nlr_buf_t check;
+        if (nlr_push(&check) == 0) {
+            mp_call_function_1(mp_load_attr(json, MP_QSTR_loads), text);
+            nlr_pop();
+        } else {
+            mp_raise_msg_varg(&mp_type_TypeError, MP_ERROR_TEXT("the value (a %s) cannot be represented as JSON"),
+                mp_obj_get_type_str(value));
+        }
         size_t len;
         const char *data = mp_obj_str_get_data(text, &len);
         *ret = wit_string(data, len);
