@@ -124,7 +124,11 @@ impl<'a> Session<'a> {
     }
 
     fn eval(&mut self, expression: &str) -> Result<String, PythonError> {
-        self.library.mpwasm_micropython_interpreter().session().call_eval(&mut *self.store, self.handle, expression).unwrap()
+        self.library
+            .mpwasm_micropython_interpreter()
+            .session()
+            .call_eval(&mut *self.store, self.handle, expression)
+            .unwrap()
     }
 }
 
@@ -223,7 +227,8 @@ fn the_heap_and_output_limits_hold() {
     assert_eq!(flood.stdout.len(), 1000);
     assert_eq!(stdout(session.run("a = None\nprint('still here')")), "still here\n");
     drop(session);
-    let tiny = Session::new(&mut store, &library, Limits { heap_bytes: Some(100), output_bytes: None }).run("1").unwrap_err();
+    let tiny =
+        Session::new(&mut store, &library, Limits { heap_bytes: Some(100), output_bytes: None }).run("1").unwrap_err();
     assert_eq!(tiny.type_, "ValueError");
     assert!(tiny.message.contains("at least"), "{}", tiny.message);
 }
@@ -268,8 +273,8 @@ fn the_engine_limits_memory_fuel_and_time() {
 /// bindings: `-c CODE`, a file in a preopened folder, and exit statuses.
 fn run_command(args: &[&str], dir: Option<&Path>) -> (Result<(), i32>, String) {
     static COMPONENT: OnceLock<Component> = OnceLock::new();
-    let component = COMPONENT
-        .get_or_init(|| Component::from_file(engine(), bundle().join("micropython-command.wasm")).unwrap());
+    let component =
+        COMPONENT.get_or_init(|| Component::from_file(engine(), bundle().join("micropython-command.wasm")).unwrap());
     let stdout = MemoryOutputPipe::new(1 << 20);
     let stderr = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();

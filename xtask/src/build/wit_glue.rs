@@ -22,7 +22,8 @@ pub struct Glue {
 /// The WIT package in `wit_dir` and its world `world`.
 pub fn load(wit_dir: &Path, world: &str) -> Result<(Resolve, wit_parser::WorldId)> {
     let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_dir(wit_dir).with_context(|| format!("reading the WIT package {}", wit_dir.display()))?;
+    let (package, _) =
+        resolve.push_dir(wit_dir).with_context(|| format!("reading the WIT package {}", wit_dir.display()))?;
     let world = resolve
         .select_world(&[package], Some(world))
         .with_context(|| format!("finding world `{world}` in {}", wit_dir.display()))?;

@@ -38,7 +38,8 @@ pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
     let mut sums = String::new();
     for (name, module, kind) in components {
         let bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
-        let component = componentize(&bytes, kind).with_context(|| format!("making {name} from {}", module.display()))?;
+        let component =
+            componentize(&bytes, kind).with_context(|| format!("making {name} from {}", module.display()))?;
         fs::write(staging.path().join(name), &component)?;
         sums.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(&component))));
     }
@@ -55,7 +56,8 @@ pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
         }
     }
 
-    let provenance = Provenance::read(&fs::read(library)?)?.context("the component module has no provenance section")?;
+    let provenance =
+        Provenance::read(&fs::read(library)?)?.context("the component module has no provenance section")?;
     let provenance_json = provenance.to_json();
     fs::write(staging.path().join("provenance.json"), &provenance_json)?;
     sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance_json.as_bytes()))));
