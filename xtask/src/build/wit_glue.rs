@@ -57,3 +57,39 @@ pub fn generate(wit_dir: &Path, world: &str, out_dir: &Path) -> Result<Glue> {
 pub fn glue_dir(build_dir: &Path) -> PathBuf {
     build_dir.join("wit")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wit_dir() -> PathBuf {
+        crate::project::repo_root().join("ports/wasm/wit")
+    }
+
+    #[test]
+    fn the_port_wit_gives_the_glue_component_c_implements() {
+        let dir = tempfile::tempdir().unwrap();
+        let glue = generate(&wit_dir(), "library", dir.path()).unwrap();
+        let header = fs::read_to_string(dir.path().join(format!("{GLUE_NAME}.h"))).unwrap();
+        for function in [
+            "exports_mpwasm_micropython_interpreter_constructor_session",
+            "exports_mpwasm_micropython_interpreter_method_session_eval",
+            "mpwasm_micropython_host_call",
+        ] {
+            assert!(header.contains(function), "{function}");
+        }
+        assert!(glue.source.is_file() && glue.type_object.is_file());
+        // Unchanged glue keeps its files, so nothing recompiles.
+        let modified = fs::metadata(&glue.source).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        generate(&wit_dir(), "library", dir.path()).unwrap();
+        assert_eq!(fs::metadata(&glue.source).unwrap().modified().unwrap(), modified);
+    }
+
+    #[test]
+    fn an_unknown_world_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = generate(&wit_dir(), "nope", dir.path()).err().unwrap();
+        assert!(format!("{err:#}").contains("world `nope`"), "{err:#}");
+    }
+}
