@@ -79,6 +79,10 @@ fn library_component() -> &'static Component {
 /// A fresh instance with `memory_bytes` of linear memory at most, fuel
 /// `fuel` and no epoch deadline.
 fn instantiate(memory_bytes: usize, fuel: u64) -> (Store<Embedder>, Library) {
+    instantiate_from(library_component(), memory_bytes, fuel)
+}
+
+fn instantiate_from(component: &Component, memory_bytes: usize, fuel: u64) -> (Store<Embedder>, Library) {
     let mut linker = Linker::new(engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
     Library::add_to_linker::<_, HasSelf<Embedder>>(&mut linker, |state| state).unwrap();
@@ -92,7 +96,7 @@ fn instantiate(memory_bytes: usize, fuel: u64) -> (Store<Embedder>, Library) {
     store.limiter(|state| &mut state.limits);
     store.set_fuel(fuel).unwrap();
     store.set_epoch_deadline(u64::MAX / 2);
-    let library = Library::instantiate(&mut store, library_component(), &linker).unwrap();
+    let library = Library::instantiate(&mut store, component, &linker).unwrap();
     (store, library)
 }
 
@@ -275,6 +279,10 @@ fn run_command(args: &[&str], dir: Option<&Path>) -> (Result<(), i32>, String) {
     static COMPONENT: OnceLock<Component> = OnceLock::new();
     let component =
         COMPONENT.get_or_init(|| Component::from_file(engine(), bundle().join("micropython-command.wasm")).unwrap());
+    run_command_component(component, args, dir)
+}
+
+fn run_command_component(component: &Component, args: &[&str], dir: Option<&Path>) -> (Result<(), i32>, String) {
     let stdout = MemoryOutputPipe::new(1 << 20);
     let stderr = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
@@ -318,6 +326,29 @@ fn the_command_component_runs_code_files_and_exits() {
     let (status, out) = run_command(&["/app/main.py", "arg"], Some(app.path()));
     assert_eq!(status, Ok(()));
     assert_eq!(out, "['/app/main.py', 'arg'] 42\n");
+}
+
+/// `cargo xtask dist --config`: the example configuration's frozen package
+/// and C module are in both components.
+#[test]
+#[ignore = "full tier: a build with the example configuration takes minutes when cold"]
+fn a_configured_build_puts_user_modules_into_the_components() {
+    let dist = Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-config-dist");
+    let config = repo_root().join("examples/micropython-wasm.toml");
+    let output = support::xtask_command(&["dist", "--config", config.to_str().unwrap()])
+        .env("MPWASM_DIST_DIR", &dist)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let code = "import textstats, fastmath\nprint(textstats.summary('a bb'), fastmath.gcd(84, 36))";
+    let expected = "{'words': 2, 'longest': 'bb'} 12\n";
+
+    let library = Component::from_file(engine(), dist.join("component/micropython-library.wasm")).unwrap();
+    let (mut store, library) = instantiate_from(&library, PLENTY_OF_MEMORY, PLENTY_OF_FUEL);
+    assert_eq!(stdout(Session::new(&mut store, &library, default_limits()).run(code)), expected);
+
+    let command = Component::from_file(engine(), dist.join("component/micropython-command.wasm")).unwrap();
+    assert_eq!(run_command_component(&command, &["-c", code], None), (Ok(()), expected.to_owned()));
 }
 
 #[test]
