@@ -276,17 +276,27 @@ fn the_engine_limits_memory_fuel_and_time() {
 /// The command component through wasmtime-wasi's `wasi:cli/command`
 /// bindings: `-c CODE`, a file in a preopened folder, and exit statuses.
 fn run_command(args: &[&str], dir: Option<&Path>) -> (Result<(), i32>, String) {
-    static COMPONENT: OnceLock<Component> = OnceLock::new();
-    let component =
-        COMPONENT.get_or_init(|| Component::from_file(engine(), bundle().join("micropython-command.wasm")).unwrap());
-    run_command_component(component, args, dir)
+    run_command_component(command_component(), args, dir, "")
 }
 
-fn run_command_component(component: &Component, args: &[&str], dir: Option<&Path>) -> (Result<(), i32>, String) {
+fn command_component() -> &'static Component {
+    static COMPONENT: OnceLock<Component> = OnceLock::new();
+    COMPONENT.get_or_init(|| Component::from_file(engine(), bundle().join("micropython-command.wasm")).unwrap())
+}
+
+fn run_command_component(
+    component: &Component,
+    args: &[&str],
+    dir: Option<&Path>,
+    stdin: &str,
+) -> (Result<(), i32>, String) {
     let stdout = MemoryOutputPipe::new(1 << 20);
     let stderr = MemoryOutputPipe::new(1 << 20);
     let mut wasi = WasiCtxBuilder::new();
-    wasi.args(&[["micropython"].as_slice(), args].concat()).stdout(stdout.clone()).stderr(stderr.clone());
+    wasi.args(&[["micropython"].as_slice(), args].concat())
+        .stdin(wasmtime_wasi::p2::pipe::MemoryInputPipe::new(stdin.to_owned()))
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
     if let Some(dir) = dir {
         wasi.preopened_dir(dir, "/app", wasmtime_wasi::FsPerms::ReadOnly).unwrap();
     }
@@ -326,6 +336,10 @@ fn the_command_component_runs_code_files_and_exits() {
     let (status, out) = run_command(&["/app/main.py", "arg"], Some(app.path()));
     assert_eq!(status, Ok(()));
     assert_eq!(out, "['/app/main.py', 'arg'] 42\n");
+    // No program: the REPL reads stdin and echoes an expression's value.
+    let (status, out) = run_command_component(command_component(), &[], None, "x = 6\nx * 7\n");
+    assert_eq!(status, Ok(()));
+    assert_eq!(out, "42\n");
 }
 
 /// `cargo xtask dist --config`: the example configuration's frozen package
@@ -348,7 +362,7 @@ fn a_configured_build_puts_user_modules_into_the_components() {
     assert_eq!(stdout(Session::new(&mut store, &library, default_limits()).run(code)), expected);
 
     let command = Component::from_file(engine(), dist.join("component/micropython-command.wasm")).unwrap();
-    assert_eq!(run_command_component(&command, &["-c", code], None), (Ok(()), expected.to_owned()));
+    assert_eq!(run_command_component(&command, &["-c", code], None, ""), (Ok(()), expected.to_owned()));
 }
 
 #[test]
