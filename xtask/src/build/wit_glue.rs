@@ -34,8 +34,7 @@ pub fn load(wit_dir: &Path, world: &str) -> Result<(Resolve, wit_parser::WorldId
 /// change is left alone, so the incremental build sees nothing to redo.
 pub fn generate(wit_dir: &Path, world: &str, out_dir: &Path) -> Result<Glue> {
     let (mut resolve, world_id) = load(wit_dir, world)?;
-    let mut opts = wit_bindgen_c::Opts::default();
-    opts.rename_world = Some(GLUE_NAME.to_owned());
+    let opts = wit_bindgen_c::Opts { rename_world: Some(GLUE_NAME.to_owned()), ..Default::default() };
     let mut files = wit_bindgen_core::Files::default();
     opts.build()
         .generate(&mut resolve, world_id, &mut files)
