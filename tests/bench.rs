@@ -118,6 +118,10 @@ fn metrics(expect: &Expect) -> Vec<String> {
         }
         metrics.push(format!("memory.{build}/wasmtime.peak"));
     }
+    // The component bundle, made from the first build.
+    for figure in ["library.raw", "library.gzip", "library_legacy.gzip", "command.gzip", "gzip_ratio", "start"] {
+        metrics.push(format!("component.{}.{figure}", expect.builds[0]));
+    }
     metrics.extend(
         [
             "size.npm.js_glue.gzip",
@@ -396,6 +400,7 @@ fn quick_run_reports_every_figure() {
         "## Python bundle",
         "## Frozen import",
         "## GC strategy cost",
+        "## Component",
         "## Provenance",
     ] {
         assert!(markdown.contains(heading), "report.md has no {heading}");

@@ -76,7 +76,14 @@ fn two_clean_builds_in_different_folders_are_byte_identical() {
     let a = shared_build("standard", "size");
     let second = tempfile::tempdir().unwrap();
     let b = build(second.path(), "standard", "size");
-    for name in ["micropython.wasm", "micropython.exnref.wasm", "micropython-lib.wasm", "micropython-lib.exnref.wasm"] {
+    for name in [
+        "micropython.wasm",
+        "micropython.exnref.wasm",
+        "micropython-lib.wasm",
+        "micropython-lib.exnref.wasm",
+        "micropython-component.wasm",
+        "micropython-component.exnref.wasm",
+    ] {
         let (left, right) = (fs::read(a.join(name)).unwrap(), fs::read(b.join(name)).unwrap());
         assert!(left == right, "{name} differs between two clean builds");
     }

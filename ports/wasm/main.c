@@ -187,6 +187,23 @@ static int run_program(int argc, char **argv, int arg) {
     return mpwasm_run_file(option);
 }
 
+// The WASI preview 1 adapter that makes this module a wasi:cli/command
+// component (dist/component) allocates its own state through the module's
+// `cabi_realloc` when there is one; otherwise it grows linear memory itself,
+// and this wasi-libc's malloc, which assumes it alone grows memory, later
+// hands out the adapter's pages (the adapter then fails its state check).
+__attribute__((export_name("cabi_realloc")))
+void *cabi_realloc(void *ptr, size_t old_size, size_t align, size_t new_size) {
+    // malloc aligns to 16 bytes, more than any canonical-ABI type needs.
+    (void)old_size;
+    (void)align;
+    void *grown = realloc(ptr, new_size ? new_size : 1);
+    if (grown == NULL) {
+        abort();
+    }
+    return grown;
+}
+
 int main(int argc, char **argv) {
     size_t heap_size = MPWASM_DEFAULT_HEAP_SIZE;
     int arg = 1;

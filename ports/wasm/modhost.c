@@ -18,14 +18,22 @@
 MP_DEFINE_EXCEPTION(HostError, Exception)
 
 #if MPWASM_LIBRARY
+// The component module (MPWASM_COMPONENT) defines these two in component.c
+// over its WIT `host` import; the plain library module imports them.
+#if MPWASM_COMPONENT
+#define HOST_IMPORT(name)
+#else
+#define HOST_IMPORT(name) __attribute__((import_module("mpwasm"), import_name(#name)))
+#endif
+
 // Calls the host function `name` with a JSON array of arguments. Returns the
 // length of the JSON result (>= 0), or -(length + 1) of an error message.
 // Either is then fetched with host_take_result().
-__attribute__((import_module("mpwasm"), import_name("host_call")))
+HOST_IMPORT(host_call)
 int32_t mpwasm_host_call(const char *name, uint32_t name_len, const char *args_json, uint32_t args_len);
 
 // Copies the pending result or error message into `buffer`.
-__attribute__((import_module("mpwasm"), import_name("host_take_result")))
+HOST_IMPORT(host_take_result)
 void mpwasm_host_take_result(char *buffer, uint32_t len);
 #endif
 

@@ -6,6 +6,7 @@
 //! Writes `dist/report/report.{json,md,html}`; with `--baseline OLD.json`
 //! prints a Markdown diff and fails when size or speed regresses.
 
+mod component;
 mod diff;
 mod frozen_import;
 mod gc;
@@ -254,6 +255,12 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         import_processes,
     )?;
 
+    let component_runs = if args.quick { 5 } else { 50 };
+    eprintln!("bench: the component bundle, {component_runs} warm starts");
+    let component = component::measure(&builds[0].0, first, component_runs)
+        .map_err(|err| missing.push(format!("component: {err:#}")))
+        .ok();
+
     let gc_plan = perf::Plan { heap_bytes: gc::HEAP_BYTES, repetitions: plan.repetitions.max(5), ..plan };
     eprintln!(
         "bench: GC strategy cost, perf_bench in a {} MiB heap, {} repetitions on {} hosts",
@@ -305,6 +312,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         perf,
         import,
         gc,
+        component,
         missing,
         seconds: 0.0,
     };

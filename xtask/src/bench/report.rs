@@ -46,6 +46,9 @@ pub struct Report {
     pub import: ImportSpeed,
     /// The default GC strategy (spill) against none (scan).
     pub gc: GcCost,
+    /// The component bundle beside the library module.
+    #[serde(default)]
+    pub component: Option<super::component::ComponentBench>,
     /// Figures that could not be measured on this machine, and why.
     pub missing: Vec<String>,
     pub seconds: f64,
@@ -157,6 +160,9 @@ impl Report {
         put(format!("import.{}.frozen", import.build), import.frozen.median_us, "us");
         put(format!("import.{}.preopened", import.build), import.preopened.median_us, "us");
         put(format!("import.{}.ratio", import.build), import.ratio, "x preopened");
+        if let Some(component) = &self.component {
+            component.metrics(&mut put);
+        }
         for build in &self.gc.builds {
             let prefix = format!("gc.{}", build.build);
             for (strategy, sizes) in [("spill", &build.spill), ("scan", &build.scan)] {
@@ -189,6 +195,7 @@ impl Report {
             sections.push(self.python_section());
         }
         sections.push(self.import_section());
+        sections.extend(self.component.as_ref().map(super::component::ComponentBench::section));
         sections.push(self.gc_section());
         sections.push(self.functions_section());
         sections.push(self.provenance_section());

@@ -8,7 +8,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use super::compile::Compiler;
-use super::port::{ExecModel, LinkSection};
+use super::port::{Artifact, ExecModel, LinkSection};
 
 /// Links `objects` into `output` unless it is newer than every object and was
 /// linked with the same command line.
@@ -16,7 +16,7 @@ pub fn link(
     compiler: &Compiler,
     objects: &[PathBuf],
     settings: &LinkSection,
-    exec_model: ExecModel,
+    artifact: &Artifact,
     output: &Path,
 ) -> Result<()> {
     let temp = output.with_extension("wasm.tmp");
@@ -26,8 +26,8 @@ pub fn link(
     // and traps instead of silently overwriting static data.
     args.push("-Wl,--stack-first".into());
     args.push(format!("-Wl,-z,stack-size={}", settings.stack_size).into());
-    args.extend(settings.wrap_flags());
-    if exec_model == ExecModel::Reactor {
+    args.extend(settings.wrap_flags(&artifact.wrap));
+    if artifact.exec_model == ExecModel::Reactor {
         args.push("-mexec-model=reactor".into());
     }
     args.push("-lm".into());

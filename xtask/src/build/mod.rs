@@ -12,6 +12,7 @@ pub(crate) mod mpy_cross;
 pub(crate) mod port;
 mod user_checks;
 mod user_config;
+pub(crate) mod wit_glue;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -208,6 +209,16 @@ fn build_modules(
     let frozen_files = frozen::list(&freeze_job, user_manifest.as_deref())?;
     user_checks::check_syntax(&mpy_cross, &frozen_files, build_dir)?;
 
+    // Before the qstr scan, which reads the port's C and so the glue's header.
+    let mut glue = BTreeMap::new();
+    for (name, artifact) in &port.artifacts {
+        if let Some(world) = &artifact.wit_world {
+            let generated = wit_glue::generate(&port.wit_dir(), world, &wit_glue::glue_dir(build_dir))
+                .with_context(|| format!("generating the {name} module's WIT glue"))?;
+            glue.insert(name.clone(), generated);
+        }
+    }
+
     genhdr::generate(&genhdr::HeaderJob {
         source_root,
         build_dir,
@@ -233,15 +244,18 @@ fn build_modules(
 
     let mut modules = BTreeMap::new();
     for (name, artifact) in &port.artifacts {
-        let own = units_for(&port.artifact_sources(artifact), source_root, &object_dir.join(name));
+        let mut own_sources = port.artifact_sources(artifact);
+        own_sources.extend(glue.get(name).map(|glue| glue.source.clone()));
+        let own = units_for(&own_sources, source_root, &object_dir.join(name));
         let defines: Vec<OsString> = artifact.defines.iter().map(|define| format!("-D{define}").into()).collect();
         let own_stats = compiler.run(Mode::Object, &own, &defines, name)?;
         stats.rebuilt += own_stats.rebuilt;
         stats.up_to_date += own_stats.up_to_date;
 
-        let objects: Vec<PathBuf> = shared.iter().chain(&own).map(|unit| unit.output.clone()).collect();
+        let mut objects: Vec<PathBuf> = shared.iter().chain(&own).map(|unit| unit.output.clone()).collect();
+        objects.extend(glue.get(name).map(|glue| glue.type_object.clone()));
         let linked = build_dir.join("linked").join(&artifact.output);
-        link::link(&compiler, &objects, &port.link, artifact.exec_model, &linked)
+        link::link(&compiler, &objects, &port.link, artifact, &linked)
             .with_context(|| format!("linking the {name} module"))?;
         let processed = postprocess::run(&postprocess::Job {
             linked: &linked,

@@ -47,9 +47,10 @@ pub struct LinkSection {
 }
 
 impl LinkSection {
-    /// The linker flags (through the compiler driver) for `wrap`.
-    pub fn wrap_flags(&self) -> Vec<std::ffi::OsString> {
-        self.wrap.iter().map(|symbol| format!("-Wl,--wrap={symbol}").into()).collect()
+    /// The linker flags (through the compiler driver) for `wrap` and an
+    /// artifact's own `extra` symbols.
+    pub fn wrap_flags(&self, extra: &[String]) -> Vec<std::ffi::OsString> {
+        self.wrap.iter().chain(extra).map(|symbol| format!("-Wl,--wrap={symbol}").into()).collect()
     }
 }
 
@@ -78,6 +79,14 @@ pub struct Artifact {
     pub host_imports: Vec<String>,
     /// The module's complete export list.
     pub exports: Vec<String>,
+    /// A world of the port's WIT package (`wit/`) this module implements:
+    /// its canonical-ABI glue is generated and compiled in.
+    #[serde(default)]
+    pub wit_world: Option<String>,
+    /// Symbols routed to `__wrap_<name>` in this module only (besides
+    /// `[link] wrap`).
+    #[serde(default)]
+    pub wrap: Vec<String>,
 }
 
 /// A port with one variant selected, its paths resolved.
@@ -186,6 +195,11 @@ impl Port {
         files.sort();
         files.dedup();
         files
+    }
+
+    /// The port's WIT package.
+    pub fn wit_dir(&self) -> PathBuf {
+        self.dir.join("wit")
     }
 
     pub fn frozen_manifest(&self) -> PathBuf {

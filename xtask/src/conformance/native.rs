@@ -76,7 +76,7 @@ pub fn build(source: &SourceTree, variant: &str) -> Result<PathBuf> {
         stats.rebuilt > 0,
         &executable,
         "the native executable",
-        &port.link.wrap_flags(),
+        &port.link.wrap_flags(&[]),
     )?;
     Ok(executable)
 }

@@ -5,6 +5,7 @@
 //! previous complete bundle or the new one.
 
 mod abi;
+pub mod component;
 mod npm;
 mod python;
 mod rust;
@@ -40,6 +41,7 @@ pub fn run_dist(args: &DistArgs) -> Result<()> {
         npm::write_package(&output, &api, &dist)?,
         rust::write_crate(&output, &api, &dist)?,
         python::write_bundle(&output, &api, &dist)?,
+        component::write_bundle(&output, &dist)?,
     ];
     for bundle in staged {
         println!("{}", bundle.commit()?.display());

@@ -3,6 +3,7 @@
 //! the exnref form of exception handling for wasmtime.
 
 mod audit;
+pub mod component;
 pub mod exnref;
 mod optimize;
 pub mod profile;
