@@ -32,6 +32,7 @@ const BROWSER_ENTRY: &str = "./browser.js";
 /// alone can write the package.
 const SOURCES: &[(&str, &str)] = &[
     ("core.js", include_str!("../../../../hosts/npm/core.js")),
+    ("fs.js", include_str!("../../../../hosts/npm/fs.js")),
     ("node.js", include_str!("../../../../hosts/npm/node.js")),
     ("browser.js", include_str!("../../../../hosts/npm/browser.js")),
     ("worker.js", include_str!("../../../../hosts/npm/worker.js")),
