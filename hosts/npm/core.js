@@ -644,7 +644,7 @@ function concat(parts) {
 // (busy says whether a call is running, so Node can unref an idle worker).
 export function workerRunner(spawn, load) {
   return async (options = {}) => {
-    const { heapsize, maxOutput } = options;
+    const { heapsize, maxOutput, mounts, fsLimit } = options;
     checkHeapsize(heapsize);
     const defaultTimeout = checkTimeout(options.timeout);
     const module = await load(options);
@@ -722,7 +722,7 @@ export function workerRunner(spawn, load) {
       // Drops what a stopped worker sent last.
       const spawned = spawn((m) => worker === spawned && onMessage(m), (e) => worker === spawned && onError(e));
       worker = spawned;
-      worker.post({ t: "init", module, shared, heapsize, maxOutput });
+      worker.post({ t: "init", module, shared, heapsize, maxOutput, mounts, fsLimit });
       for (const name of functions.keys()) worker.post({ t: "register", name });
       return ready;
     }

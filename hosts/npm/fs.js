@@ -82,7 +82,7 @@ function memoryStore(limit) {
         write(bytes, at) {
           const end = at + bytes.length;
           if (end > node.size) {
-            if (used() + end - node.size > limit) fail("ENOSPC");
+            if (used() + end - node.size > limit) fail({ code: "ENOSPC", message: `files would take more than fsLimit, ${limit} bytes` });
             if (end > node.data.length) {
               const grown = new Uint8Array(Math.max(end, 2 * node.data.length));
               grown.set(node.data);
@@ -139,7 +139,7 @@ export function fileSystem({ fsLimit = 1 << 26, mounts = {} }) {
       return body(...locate(path));
     } catch (error) {
       const code = errorCode(error);
-      throw Object.assign(new Error(`${code}: ${name} '${path}'`), { code });
+      throw Object.assign(new Error(`${code}: ${name} '${path}'${error.message ? ": " + error.message : ""}`), { code });
     }
   };
   const readAll = (file) => {
