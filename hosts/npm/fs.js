@@ -99,6 +99,20 @@ function memoryStore(limit) {
   };
 }
 
+// What mp.fs.stat returns. Its methods are on the prototype so that it
+// crosses postMessage (as plain data) from a Worker runner.
+class Stats {
+  constructor(size, mtimeMs, directory) {
+    Object.assign(this, { size, mtimeMs, directory });
+  }
+  isFile() {
+    return !this.directory;
+  }
+  isDirectory() {
+    return this.directory;
+  }
+}
+
 // `path` and the directories above it, as `mkdir -p`.
 function makeDirectories(store, path) {
   let at = "";
@@ -180,7 +194,7 @@ export function fileSystem({ fsLimit = 1 << 26, mounts = {} }) {
     stat: (path) =>
       on("stat", path, (store, at) => {
         const { dir, size, mtime } = store.stat(at);
-        return { size, mtimeMs: mtime, isFile: () => !dir, isDirectory: () => dir };
+        return new Stats(size, mtime, dir);
       }),
     exists(path) {
       try {
