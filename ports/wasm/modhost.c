@@ -49,7 +49,7 @@ static mp_obj_t host_call(size_t n_args, const mp_obj_t *args) {
     vstr_init_len(&text, len);
     mpwasm_host_take_result(text.buf, len);
     // "!" and a JSON id: the function returned a Promise that runPythonAsync
-    // settles later; awaiting the _asyncjs.Promise parks the calling task.
+    // settles later; awaiting _asyncjs.promise(id) parks the calling task.
     bool promise = !failed && len > 0 && text.buf[0] == '!';
     if (promise) {
         text.buf[0] = ' ';
@@ -61,7 +61,7 @@ static mp_obj_t host_call(size_t n_args, const mp_obj_t *args) {
     mp_obj_t value = mp_call_function_1(json_function(MP_QSTR_loads), payload);
     if (promise) {
         mp_obj_t runner = mp_import_name(MP_QSTR__asyncjs, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
-        return mp_call_function_1(mp_load_attr(runner, MP_QSTR_Promise), value);
+        return mp_call_function_1(mp_load_attr(runner, MP_QSTR_promise), value);
     }
     return value;
     #else

@@ -27,28 +27,30 @@ def start(coroutine):
     _main = core.create_task(coroutine)
 
 
-class Promise:
-    # A JavaScript Promise returned by a host function: awaiting it parks
-    # the task until the host reports the Promise settled.
+class _Parked:
+    # A task's `data` while it waits for a Promise: Task.cancel() calls
+    # remove() to take the task off it.
     def __init__(self, id):
         self.id = id
-
-    def __iter__(self):
-        if self.id not in _settled:
-            _waiting[self.id] = core.cur_task
-            # Task.cancel() takes a task off what its `data` holds with remove().
-            core.cur_task.data = self
-            yield
-        ok, value = _settled.pop(self.id)
-        if not ok:
-            raise host.HostError(value)
-        return value
-
-    __await__ = __iter__
 
     def remove(self, task):
         del _waiting[self.id]
         _dropped.add(self.id)
+
+
+def promise(id):
+    # What a host function that returned a JavaScript Promise gives Python
+    # (modhost.c): a generator, so it can be awaited and also become a task
+    # (asyncio.gather, wait_for). Awaiting it parks the task until the host
+    # reports the Promise settled.
+    if id not in _settled:
+        _waiting[id] = core.cur_task
+        core.cur_task.data = _Parked(id)
+        yield
+    ok, value = _settled.pop(id)
+    if not ok:
+        raise host.HostError(value)
+    return value
 
 
 def step():
