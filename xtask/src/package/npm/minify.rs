@@ -2,7 +2,7 @@
 //! `hosts/npm` stays readable, with its comments, while the files a page
 //! downloads stay within the glue's size budget (tests/npm/size.test.js).
 
-use anyhow::{Result, bail};
+use anyhow::{bail, Result};
 use oxc_allocator::Allocator;
 use oxc_codegen::{Codegen, CodegenOptions};
 use oxc_minifier::{Minifier, MinifierOptions};
@@ -28,7 +28,11 @@ mod tests {
 
     #[test]
     fn keeps_exports_and_behaviour() {
-        let out = minify("m.js", "// note\nexport function twice(value) {\n  const doubled = value * 2;\n  return doubled;\n}\n").unwrap();
+        let out = minify(
+            "m.js",
+            "// note\nexport function twice(value) {\n  const doubled = value * 2;\n  return doubled;\n}\n",
+        )
+        .unwrap();
         assert!(out.contains("export function twice("), "{out}");
         assert!(!out.contains("note") && !out.contains("doubled"), "{out}");
     }
