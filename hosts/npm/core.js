@@ -380,7 +380,7 @@ export async function instantiate(module, options = {}, output = outputs(options
         if (typeof value?.then !== "function") text = JSON.stringify(value ?? null) ?? "null";
         else if (!stepping) throw new Error(`'${name}' returned a Promise: await it in runPythonAsync, or use loadMicroPythonWorker`);
         else {
-          // "!id": modhost.c hands Python an awaitable _asyncjs.Promise.
+          // "!id": modhost.c hands Python the awaitable _asyncjs.promise(id).
           const id = ++promises;
           text = "!" + id;
           value
@@ -408,7 +408,6 @@ export async function instantiate(module, options = {}, output = outputs(options
       mpwasm: host,
     });
     fresh = instance.exports;
-    stepping = false;
     fresh._initialize();
     if (fresh.mpwasm_init(heapsize ?? 0) !== 0) throw new Error(`cannot allocate a MicroPython heap of ${heapsize} bytes`);
     return fresh;
