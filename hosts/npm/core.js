@@ -20,8 +20,10 @@ const ESPIPE = 70;
 const RESULT = "__mpwasm_result__";
 // ... and the one _asyncjs.step() calls for the Promises settled since the last step.
 const SETTLED = "__mpwasm_settled__";
-// runPython's option for runPythonAsync's first call.
+// runPython's option for runPythonAsync's first call, and the method that
+// tells a Worker whether Python is in an async step.
 const ASYNC = Symbol();
+const STEPPING = Symbol();
 
 export class PythonError extends Error {
   constructor({ type, message, traceback }, exitCode) {
@@ -362,7 +364,55 @@ export async function instantiate(module, options = {}, output = outputs(options
   let stepping = false;
   let wake;
   const settled = [];
+  // The runPythonAsync call waiting for its task ({ resolve, reject }), and
+  // the one before it finishing.
+  let run;
   let asyncRuns = Promise.resolve();
+  let pumping = false;
+
+  // Host calls may return Promises only inside a step.
+  function step(body) {
+    stepping = true;
+    try {
+      return body();
+    } finally {
+      stepping = false;
+    }
+  }
+
+  // Steps _asyncjs's asyncio loop from the event loop while tasks are left
+  // (after `first`, the start of a run): each step returns when every task
+  // waits, for a timer or for a Promise to settle. The run in progress
+  // settles when its main task is done.
+  async function pump(first) {
+    const settle = (error) => (error ? run?.reject(error) : run?.resolve(), (run = undefined));
+    try {
+      step(first);
+    } catch (error) {
+      return settle(error);
+    }
+    // A loop already running takes the new task on at its next step.
+    if (pumping) return void wake?.();
+    pumping = true;
+    for (let wait; ; ) {
+      try {
+        let done;
+        [done, wait] = step(() => api.evalPython("__import__('_asyncjs').step()"));
+        if (done) settle();
+      } catch (error) {
+        // The main task raised; anything else means the interpreter is gone.
+        settle(error);
+        if (!(error instanceof PythonError)) break;
+        wait = 0;
+      }
+      if (wait == null) break;
+      let timer;
+      if (!settled.length) await new Promise((resolve) => ((wake = resolve), wait >= 0 && (timer = setTimeout(resolve, wait))));
+      clearTimeout(timer);
+      wake = undefined;
+    }
+    pumping = false;
+  }
   const bytes = () => new Uint8Array(exports.memory.buffer);
   const decode = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
 
@@ -434,6 +484,7 @@ export async function instantiate(module, options = {}, output = outputs(options
 
   const api = {
     fs: files.api,
+    [STEPPING]: () => stepping,
     runPython(code, { repl = false, [ASYNC]: top = false } = {}) {
       enter();
       let status;
@@ -469,25 +520,15 @@ export async function instantiate(module, options = {}, output = outputs(options
       }
       return value;
     },
-    // Runs `code` with top-level await, then steps _asyncjs's asyncio loop
-    // from the event loop until the snippet's task is done: each step
-    // returns when Python waits (a timer, or a Promise to settle).
+    // Runs `code` with top-level await; resolves once its task is done.
     runPythonAsync(code) {
-      const run = async () => {
-        stepping = true;
-        try {
-          api.runPython(code, { [ASYNC]: true });
-          for (let wait; (wait = api.evalPython("__import__('_asyncjs').step()")) != null; ) {
-            let timer;
-            if (!settled.length) await new Promise((resolve) => ((wake = resolve), wait >= 0 && (timer = setTimeout(resolve, wait))));
-            clearTimeout(timer);
-            wake = undefined;
-          }
-        } finally {
-          stepping = false;
-        }
-      };
-      const result = asyncRuns.then(run);
+      const result = asyncRuns.then(
+        () =>
+          new Promise((resolve, reject) => {
+            run = { resolve, reject };
+            pump(() => api.runPython(code, { [ASYNC]: true }));
+          }),
+      );
       asyncRuns = result.catch(() => {});
       return result;
     },
@@ -561,15 +602,14 @@ export function serveWorker(port, prepare = (options) => options) {
   let header;
   let data;
   let calls = 0;
-  // In runPythonAsync, host calls return Promises settled by "settle" messages.
-  let stepping = false;
   const replies = new Map();
   const post = (message) => port.postMessage(message);
 
   const forward = (fd) => ({ push: (bytes) => post({ t: "out", fd, bytes: bytes.slice() }), flush() {} });
 
   const remoteCall = (name) => (...args) => {
-    if (stepping) {
+    // In an async step, the answer comes back as a "settle" message.
+    if (api[STEPPING]()) {
       return new Promise((resolve, reject) => {
         replies.set(++calls, { resolve, reject });
         post({ t: "call", name, args: JSON.stringify(args), id: calls });
@@ -610,8 +650,14 @@ export function serveWorker(port, prepare = (options) => options) {
     } else {
       try {
         const { t, code } = message;
-        stepping = t === "async";
-        const value = t === "eval" ? api.evalPython(code) : stepping ? await api.runPythonAsync(code) : t === "fs" ? api.fs[code[0]](...code.slice(1)) : api.runPython(code);
+        const value =
+          t === "eval"
+            ? api.evalPython(code)
+            : t === "async"
+              ? await api.runPythonAsync(code)
+              : t === "fs"
+                ? api.fs[code[0]](...code.slice(1))
+                : api.runPython(code);
         post({ t: "done", value });
       } catch (error) {
         post({ t: "done", error: errorDetail(error) });

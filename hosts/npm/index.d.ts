@@ -133,8 +133,8 @@ export interface MicroPython {
    * Runs `code` with top-level `await`: asyncio tasks run on the JavaScript
    * event loop (`asyncio.sleep` lets it run), and host functions' Promises
    * can be awaited. Resolves when the snippet is done (tasks it left behind
-   * run during later async runs); rejects with PythonError. Runs queue one
-   * after another.
+   * keep running on the event loop); rejects with PythonError. Runs queue
+   * one after another.
    */
   runPythonAsync(code: string): Promise<void>;
   /** The interpreter's files. */

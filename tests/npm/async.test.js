@@ -116,6 +116,30 @@ except asyncio.TimeoutError:
   assert.equal(mp.evalPython("len(__import__('_asyncjs')._settled)"), 0);
 });
 
+test("tasks a snippet leaves behind keep running on the event loop", async () => {
+  const { mp } = await load();
+  mp.registerJsFunction("later", (x) => delay(5, x));
+  await mp.runPythonAsync(`
+import asyncio, host
+count = 0
+async def ticker():
+    global count
+    while count < 5:
+        count += await host.later(1)
+        await asyncio.sleep_ms(5)
+task = asyncio.create_task(ticker())
+`);
+  assert.equal(mp.evalPython("count"), 0, "the snippet is done before its task runs");
+  // A synchronous run in between cannot await, and a Promise there is still an error.
+  assert.throws(() => mp.runPython("import host\nhost.later(1)"), /returned a Promise/);
+  await delay(200);
+  assert.deepEqual(mp.evalPython("[count, task.done()]"), [5, true]);
+  // A later run does not wait for the background task, which goes on.
+  await mp.runPythonAsync("import asyncio\nasync def forever():\n    while True:\n        await asyncio.sleep_ms(50)\nbackground = asyncio.create_task(forever())");
+  await mp.runPythonAsync("import asyncio\nawait asyncio.sleep_ms(1)\nbackground.cancel()\nquick = True");
+  assert.equal(mp.evalPython("quick"), true);
+});
+
 test("runs queue one after another", async () => {
   const { mp, stdout } = await load();
   await Promise.all([

@@ -1,9 +1,9 @@
 # asyncio driven by a JavaScript event loop, for the npm package's
 # runPythonAsync. A snippet compiled with top-level await becomes the main
 # task (start, called from runtime.c); the host then calls step() from its
-# event loop. Each step runs the tasks that are due and returns instead of
-# blocking, saying when it wants to run again, so JavaScript keeps running
-# while Python sleeps or waits for a Promise.
+# event loop for as long as tasks are left. Each step runs the tasks that are
+# due and returns instead of blocking, saying when it wants to run again, so
+# JavaScript keeps running while Python sleeps or waits for a Promise.
 from asyncio import core
 import host
 import time
@@ -54,8 +54,11 @@ def promise(id):
 
 
 def step():
-    # Returns None once the main task is done (raising what it raised), else
-    # the milliseconds until a task is due, or -1 to wait for a Promise.
+    # Returns [main_done, wait]: main_done once the main task has finished
+    # (or there was none; if it raised, step raises that instead), and the
+    # milliseconds until a task is due, -1 to wait for a Promise, or None
+    # when no task is left. Tasks the main task left behind run on in later
+    # steps, as they would in a running event loop.
     global _main
     for id, ok, value in host.call("__mpwasm_settled__"):
         if id in _dropped:
@@ -67,8 +70,6 @@ def step():
             task.data = None
             core._task_queue.push(task)
     main, _main = _main, None
-    if main is None:
-        return None
     began = time.ticks_ms()
 
     # Stands in for the poller, which would block the thread for `dt` ms.
@@ -85,7 +86,7 @@ def step():
         core.run_until_complete(main)
     except _Idle as e:
         _main = main
-        return e.args[0]
+        return [main is None, e.args[0]]
     finally:
         del queue.wait_io_event
-    return None
+    return [True, 0 if core._task_queue.peek() else -1 if _waiting else None]
