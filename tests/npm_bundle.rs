@@ -95,6 +95,16 @@ fn worker_runner_in_node() {
 }
 
 #[test]
+fn files_in_node() {
+    node_tests(&["files.test.js"]);
+}
+
+#[test]
+fn async_python_in_node() {
+    node_tests(&["async.test.js"]);
+}
+
+#[test]
 fn hostile_code_in_node() {
     node_tests(&["hostile.test.js"]);
 }

@@ -3,7 +3,8 @@
 // node.js and browser.js only add how to fetch the module and start a Worker.
 
 // mpwasm_exec flags and status bits, generated from ports/wasm/mpwasm_api.h.
-import { EXEC_QUIET, EXEC_SINGLE, FORCED_EXIT } from "./abi.js";
+import { EXEC_ASYNC, EXEC_QUIET, EXEC_SINGLE, FORCED_EXIT } from "./abi.js";
+import { errno, fail, fileSystem, FS_METHODS, normalise } from "./fs.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,6 +18,12 @@ const ESPIPE = 70;
 // (`import host` also calls host.__init__, which the module's __getattr__
 // turns into a host call: it is answered with None unless registered.)
 const RESULT = "__mpwasm_result__";
+// ... and the one _asyncjs.step() calls for the Promises settled since the last step.
+const SETTLED = "__mpwasm_settled__";
+// runPython's option for runPythonAsync's first call, and the method that
+// tells a Worker whether Python is in an async step.
+const ASYNC = Symbol();
+const STEPPING = Symbol();
 
 export class PythonError extends Error {
   constructor({ type, message, traceback }, exitCode) {
@@ -134,19 +141,37 @@ function sleep(ms) {
 const nowNs = (clock) =>
   BigInt(Math.round((clock === 0 ? performance.timeOrigin + performance.now() : performance.now()) * 1e6));
 
-// The WASI functions the module imports (see `wasm-objdump -x -j Import`).
-// The interpreter has no filesystem here: no directory is preopened, so
-// wasi-libc never reaches the path_* calls, and stdio is all there is:
-// `io.output[fd]` and `io.read`.
-function wasi(memory, io) {
+// The WASI functions the module imports (see `wasm-objdump -x -j Import`):
+// stdio is `io.output[fd]` and `io.read`; the file system is `files`
+// (fs.js), whose root and mounts are preopened as fds 3, 4, ... so that
+// wasi-libc resolves absolute paths against them.
+function wasi(memory, io, files) {
   const view = () => new DataView(memory().buffer);
   const bytes = () => new Uint8Array(memory().buffer);
   const iovecs = (ptr, count) => {
     const v = view();
-    return Array.from({ length: count }, (_, i) => [v.getUint32(ptr + 8 * i, true), v.getUint32(ptr + 8 * i + 4, true)]);
+    return Array.from({ length: count }, (_, i) => bytes().subarray(v.getUint32(ptr + 8 * i, true)).subarray(0, v.getUint32(ptr + 8 * i + 4, true)));
   };
   const none = (countPtr, sizePtr) => (view().setUint32(countPtr, 0, true), view().setUint32(sizePtr, 0, true), 0);
-  const stdio = (fd, then) => (fd > 2 ? EBADF : then());
+  // Open files and directories: { store, path, file?, at, append, name? (a preopen's) }.
+  const fds = new Map([["", files.root], ...files.points].map(([name, store], i) => [i + 3, { store, path: "", name: name || "/" }]));
+  let nextFd = fds.size + 3;
+  // Runs `body(fd's entry)` with a store error turned into its errno.
+  const on = (fd, body) => {
+    const entry = fds.get(fd);
+    try {
+      return entry || fd < 3 ? (body(entry) ?? 0) : EBADF;
+    } catch (error) {
+      return errno(error);
+    }
+  };
+  // Store and path of `len` bytes of path at `ptr`, relative to directory `fd`.
+  const resolve = (fd, ptr, len) => {
+    const entry = fds.get(fd);
+    if (!entry || entry.file) throw "EBADF";
+    return [entry.store, normalise(entry.path + "/" + decoder.decode(bytes().subarray(ptr, ptr + len)))];
+  };
+  const setCount = (out, n) => view().setUint32(out, n, true);
   const calls = {
     args_sizes_get: none,
     args_get: () => 0,
@@ -156,44 +181,115 @@ function wasi(memory, io) {
       view().setBigUint64(out, nowNs(clock), true);
       return 0;
     },
-    fd_write(fd, iovs, count, out) {
-      const sink = io.output[fd];
-      if (!sink) return EBADF;
-      let total = 0;
-      for (const [ptr, len] of iovecs(iovs, count)) {
-        sink.push(bytes().subarray(ptr, ptr + len));
-        total += len;
-      }
-      view().setUint32(out, total, true);
-      return 0;
-    },
-    fd_read(fd, iovs, count, out) {
-      if (fd !== 0) return EBADF;
-      let total = 0;
-      for (const [ptr, len] of iovecs(iovs, count)) {
-        const got = io.read(bytes().subarray(ptr, ptr + len));
-        total += got;
-        if (got < len) break;
-      }
-      view().setUint32(out, total, true);
-      return 0;
-    },
+    fd_write: (fd, iovs, count, out) =>
+      on(fd, (entry) => {
+        let total = 0;
+        for (const part of iovecs(iovs, count)) {
+          if (!entry) (io.output[fd] ?? fail("EBADF")).push(part);
+          else if (!entry.file) fail("EISDIR");
+          else entry.at += entry.file.write(part, entry.append ? entry.file.size() : entry.at);
+          total += part.length;
+        }
+        setCount(out, total);
+      }),
+    fd_read: (fd, iovs, count, out) =>
+      on(fd, (entry) => {
+        let total = 0;
+        for (const part of iovecs(iovs, count)) {
+          const got = entry ? (entry.file ?? fail("EISDIR")).read(part, entry.at) : fd ? fail("EBADF") : io.read(part);
+          if (entry) entry.at += got;
+          total += got;
+          if (got < part.length) break;
+        }
+        setCount(out, total);
+      }),
     fd_fdstat_get: (fd, out) =>
-      stdio(fd, () => {
+      on(fd, (entry) => {
         const v = view();
-        v.setUint8(out, 2); // character device
+        // Character device, directory or regular file; a directory passes
+        // every right on to what is opened in it.
+        v.setUint8(out, entry ? (entry.file ? 4 : 3) : 2);
         v.setUint16(out + 2, 0, true);
         v.setBigUint64(out + 8, 0x1fffffffn, true);
-        v.setBigUint64(out + 16, 0n, true);
-        return 0;
+        v.setBigUint64(out + 16, entry && !entry.file ? 0x1fffffffn : 0n, true);
       }),
-    fd_close: (fd) => stdio(fd, () => 0),
-    fd_sync: (fd) => stdio(fd, () => 0),
-    fd_seek: (fd) => stdio(fd, () => ESPIPE),
-    fd_prestat_get: () => EBADF,
-    fd_prestat_dir_name: () => EBADF,
+    fd_close: (fd) => on(fd, (entry) => entry && (entry.file?.close?.(), fds.delete(fd), 0)),
+    fd_sync: (fd) => on(fd, () => 0),
+    fd_seek: (fd, offset, whence, out) =>
+      on(fd, (entry) => {
+        if (!entry?.file) return ESPIPE;
+        const at = [0, entry.at, entry.file.size()][whence] + Number(offset);
+        if (!(at >= 0)) fail("EINVAL");
+        view().setBigUint64(out, BigInt((entry.at = at)), true);
+      }),
+    fd_prestat_get: (fd, out) =>
+      on(fd, (entry) => {
+        if (!entry?.name) return EBADF;
+        view().setUint32(out, 0, true);
+        view().setUint32(out + 4, encoder.encode(entry.name).length, true);
+      }),
+    fd_prestat_dir_name: (fd, ptr, len) => on(fd, (entry) => void bytes().set(encoder.encode(entry.name).subarray(0, len), ptr)),
+    path_open: (fd, _flags, ptr, len, oflags, rights, _inherited, fdflags, out) =>
+      on(fd, () => {
+        const [store, path] = resolve(fd, ptr, len);
+        let stat;
+        try {
+          stat = store.stat(path);
+        } catch {}
+        const write = (rights & 64n) > 0n;
+        const entry = { store, path, at: 0, append: fdflags & 1 };
+        if (oflags & 2 || stat?.dir) {
+          if (!stat?.dir) fail(stat ? "ENOTDIR" : "ENOENT");
+          if (write) fail("EISDIR");
+        } else {
+          entry.file = store.open(path, { create: oflags & 1, exclusive: oflags & 4, truncate: oflags & 8, write });
+        }
+        fds.set(nextFd, entry);
+        setCount(out, nextFd++);
+      }),
+    // Entries from index `cookie` on: a 24-byte header and the name each,
+    // the last one cut off where the buffer ends (wasi-libc asks again).
+    fd_readdir: (fd, buf, len, cookie, out) =>
+      on(fd, (entry) => {
+        if (!entry || entry.file) fail("EBADF");
+        const list = entry.store.readdir(entry.path);
+        const all = [];
+        for (let i = Number(cookie); i < list.length; i++) {
+          const name = encoder.encode(list[i][0]);
+          const record = new Uint8Array(24 + name.length);
+          const v = new DataView(record.buffer);
+          v.setBigUint64(0, BigInt(i + 1), true);
+          v.setBigUint64(8, BigInt(i + 1), true);
+          v.setUint32(16, name.length, true);
+          v.setUint8(20, list[i][1] ? 3 : 4);
+          record.set(name, 24);
+          all.push(...record);
+          if (all.length >= len) break;
+        }
+        bytes().set(all.slice(0, len), buf);
+        setCount(out, Math.min(len, all.length));
+      }),
+    path_filestat_get: (fd, _flags, ptr, len, out) =>
+      on(fd, () => {
+        const { dir, size, mtime } = pathCall(resolve(fd, ptr, len), "stat");
+        const v = view();
+        bytes().fill(0, out, out + 64);
+        v.setUint8(out + 16, dir ? 3 : 4);
+        v.setBigUint64(out + 24, 1n, true);
+        v.setBigUint64(out + 32, BigInt(size), true);
+        for (const at of [40, 48, 56]) v.setBigUint64(out + at, BigInt(Math.round(mtime * 1e6)), true);
+      }),
+    path_create_directory: (fd, ptr, len) => on(fd, () => void pathCall(resolve(fd, ptr, len), "mkdir")),
+    path_remove_directory: (fd, ptr, len) => on(fd, () => void pathCall(resolve(fd, ptr, len), "rmdir")),
+    path_unlink_file: (fd, ptr, len) => on(fd, () => void pathCall(resolve(fd, ptr, len), "unlink")),
+    path_rename: (fd, ptr, len, toFd, toPtr, toLen) =>
+      on(fd, () => {
+        const [store, from] = resolve(fd, ptr, len);
+        const [target, to] = resolve(toFd, toPtr, toLen);
+        target === store ? store.rename(from, to) : fail("EXDEV");
+      }),
     // time.sleep: nanosleep is one clock subscription; anything on a file
-    // descriptor (only stdio exists) is ready at once.
+    // descriptor is ready at once.
     poll_oneoff(subs, events, count, out) {
       const v = view();
       let wait = Infinity;
@@ -227,9 +323,11 @@ function wasi(memory, io) {
       throw new Error(`MicroPython called exit(${code})`);
     },
   };
-  // Anything else (path_*, fd_readdir, ...) reports "not supported".
+  // Anything else reports "not supported".
   return new Proxy(calls, { get: (target, name) => target[name] ?? (() => ENOSYS) });
 }
+
+const pathCall = ([store, path], method) => store[method](path);
 
 // Reads stdin through the caller's `stdin()`, which returns a string or
 // bytes, or null/undefined at end of input.
@@ -254,11 +352,67 @@ export async function instantiate(module, options = {}, output = outputs(options
   const stdout = capped(output[1], "stdout", maxOutput);
   const stderr = capped(output[2], "stderr", maxOutput);
   const io = { output: { 1: stdout, 2: stderr }, read: stdinReader(stdin) };
-  const functions = new Map();
+  const functions = new Map([[SETTLED, () => settled.splice(0)]]);
+  const files = fileSystem(options);
   let exports;
   let pending;
   let busy = false;
   let crash;
+  // Async runs: Promises returned to Python are numbered; their outcomes
+  // wait in `settled` ([id, ok, value or message]) for the next step.
+  let promises = 0;
+  let stepping = false;
+  let wake;
+  const settled = [];
+  // The runPythonAsync call waiting for its task ({ resolve, reject }), and
+  // the one before it finishing.
+  let run;
+  let asyncRuns = Promise.resolve();
+  let pumping = false;
+
+  // Host calls may return Promises only inside a step.
+  function step(body) {
+    stepping = true;
+    try {
+      return body();
+    } finally {
+      stepping = false;
+    }
+  }
+
+  // Steps _asyncjs's asyncio loop from the event loop while tasks are left
+  // (after `first`, the start of a run): each step returns when every task
+  // waits, for a timer or for a Promise to settle. The run in progress
+  // settles when its main task is done.
+  async function pump(first) {
+    const settle = (error) => (error ? run?.reject(error) : run?.resolve(), (run = undefined));
+    try {
+      step(first);
+    } catch (error) {
+      return settle(error);
+    }
+    // A loop already running takes the new task on at its next step.
+    if (pumping) return void wake?.();
+    pumping = true;
+    for (let wait; ; ) {
+      try {
+        let done;
+        [done, wait] = step(() => api.evalPython("__import__('_asyncjs').step()"));
+        if (done) settle();
+      } catch (error) {
+        // The main task raised; anything else means the interpreter is gone.
+        settle(error);
+        if (!(error instanceof PythonError)) break;
+        wait = 0;
+      }
+      if (wait == null) break;
+      let timer;
+      if (!settled.length) await new Promise((resolve) => ((wake = resolve), wait >= 0 && (timer = setTimeout(resolve, wait))));
+      clearTimeout(timer);
+      wake = undefined;
+    }
+    pumping = false;
+  }
   const bytes = () => new Uint8Array(exports.memory.buffer);
   const decode = (ptr, len) => decoder.decode(bytes().subarray(ptr, ptr + len));
 
@@ -273,10 +427,16 @@ export async function instantiate(module, options = {}, output = outputs(options
         const fn = functions.get(name) ?? (name === "__init__" ? () => null : undefined);
         if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
         const value = fn(...JSON.parse(decode(argsPtr, argsLen)));
-        if (typeof value?.then === "function") {
-          throw new Error(`'${name}' returned a Promise: async functions need loadMicroPythonWorker`);
+        if (typeof value?.then !== "function") text = JSON.stringify(value ?? null) ?? "null";
+        else if (!stepping) throw new Error(`'${name}' returned a Promise: await it in runPythonAsync, or use loadMicroPythonWorker`);
+        else {
+          // "!id": modhost.c hands Python the awaitable _asyncjs.promise(id).
+          const id = ++promises;
+          text = "!" + id;
+          value
+            .then((result) => [id, true, result ?? null], (error) => [id, false, describe(error)])
+            .then((outcome) => settled.push(outcome) && wake?.());
         }
-        text = JSON.stringify(value ?? null) ?? "null";
       } catch (error) {
         failed = true;
         text = describe(error);
@@ -294,7 +454,7 @@ export async function instantiate(module, options = {}, output = outputs(options
   async function start() {
     let fresh;
     const instance = await WebAssembly.instantiate(module, {
-      wasi_snapshot_preview1: wasi(() => fresh.memory, io),
+      wasi_snapshot_preview1: wasi(() => fresh.memory, io, files),
       mpwasm: host,
     });
     fresh = instance.exports;
@@ -323,13 +483,17 @@ export async function instantiate(module, options = {}, output = outputs(options
   }
 
   const api = {
-    runPython(code, { repl = false } = {}) {
+    fs: files.api,
+    [STEPPING]: () => stepping,
+    runPython(code, { repl = false, [ASYNC]: top = false } = {}) {
       enter();
       let status;
       stdout.reset();
       stderr.reset();
       try {
-        status = withText(code, (ptr, len) => exports.mpwasm_exec(ptr, len, EXEC_QUIET | (repl ? EXEC_SINGLE : 0)));
+        status = withText(code, (ptr, len) =>
+          exports.mpwasm_exec(ptr, len, EXEC_QUIET | (repl ? EXEC_SINGLE : 0) | (top ? EXEC_ASYNC : 0)),
+        );
       } catch (error) {
         // A trap (e.g. stack exhaustion in C) leaves the VM in an unknown state.
         crash = error;
@@ -355,6 +519,18 @@ export async function instantiate(module, options = {}, output = outputs(options
         functions.delete(RESULT);
       }
       return value;
+    },
+    // Runs `code` with top-level await; resolves once its task is done.
+    runPythonAsync(code) {
+      const result = asyncRuns.then(
+        () =>
+          new Promise((resolve, reject) => {
+            run = { resolve, reject };
+            pump(() => api.runPython(code, { [ASYNC]: true }));
+          }),
+      );
+      asyncRuns = result.catch(() => {});
+      return result;
     },
     registerJsFunction(name, fn) {
       if (typeof fn !== "function") throw new TypeError(`registerJsFunction('${name}', ...) needs a function`);
@@ -395,14 +571,18 @@ export function moduleLoader(defaultUrl, compileUrl) {
 // Errors cross postMessage as plain data; a `crash` is anything but a
 // Python exception, after which the worker's interpreter is not reused.
 const errorDetail = (error) =>
-  error instanceof PythonError
+  error.code
+    ? { fs: [error.message, error.code] }
+    : error instanceof PythonError
     ? { python: { type: error.type, message: error.value, traceback: error.traceback }, exitCode: error.exitCode }
     : error instanceof PythonOutputLimitError
       ? { crash: describe(error), outputLimit: { stream: error.stream, limit: error.limit } }
       : { crash: describe(error) };
 
 const rebuild = (error) =>
-  error.python
+  error.fs
+    ? Object.assign(new Error(error.fs[0]), { code: error.fs[1] })
+    : error.python
     ? new PythonError(error.python, error.exitCode)
     : error.outputLimit
       ? new PythonOutputLimitError(error.outputLimit.stream, error.outputLimit.limit)
@@ -417,15 +597,24 @@ const CHUNK = 1 << 16;
 // or Node's `parentPort`. JavaScript functions run in the main thread; this
 // thread waits for their results on the SharedArrayBuffer, so Python's
 // synchronous `host.call` can wait for a Promise there.
-export function serveWorker(port) {
+export function serveWorker(port, prepare = (options) => options) {
   let api;
   let header;
   let data;
+  let calls = 0;
+  const replies = new Map();
   const post = (message) => port.postMessage(message);
 
   const forward = (fd) => ({ push: (bytes) => post({ t: "out", fd, bytes: bytes.slice() }), flush() {} });
 
   const remoteCall = (name) => (...args) => {
+    // In an async step, the answer comes back as a "settle" message.
+    if (api[STEPPING]()) {
+      return new Promise((resolve, reject) => {
+        replies.set(++calls, { resolve, reject });
+        post({ t: "call", name, args: JSON.stringify(args), id: calls });
+      });
+    }
     if (!header) throw "calling JavaScript from a worker needs SharedArrayBuffer (a cross-origin isolated page)";
     Atomics.store(header, 0, 0);
     post({ t: "call", name, args: JSON.stringify(args) });
@@ -449,7 +638,7 @@ export function serveWorker(port) {
         data = new Uint8Array(message.shared, HEADER);
       }
       try {
-        api = await instantiate(message.module, message, { 1: forward(1), 2: forward(2) });
+        api = await instantiate(message.module, prepare(message), { 1: forward(1), 2: forward(2) });
         post({ t: "ready" });
       } catch (error) {
         post({ t: "failed", error: errorDetail(error) });
@@ -460,7 +649,15 @@ export function serveWorker(port) {
       api.unregisterJsFunction(message.name);
     } else {
       try {
-        const value = message.t === "eval" ? api.evalPython(message.code) : api.runPython(message.code);
+        const { t, code } = message;
+        const value =
+          t === "eval"
+            ? api.evalPython(code)
+            : t === "async"
+              ? await api.runPythonAsync(code)
+              : t === "fs"
+                ? api.fs[code[0]](...code.slice(1))
+                : api.runPython(code);
         post({ t: "done", value });
       } catch (error) {
         post({ t: "done", error: errorDetail(error) });
@@ -470,8 +667,12 @@ export function serveWorker(port) {
 
   // Initialisation is asynchronous: later messages wait for it.
   let queue = Promise.resolve();
+  // A settled call is for the run in progress: it does not queue behind it.
   port.addEventListener("message", ({ data: message }) => {
-    queue = queue.then(() => handle(message));
+    if (message.t !== "settle") return void (queue = queue.then(() => handle(message)));
+    const reply = replies.get(message.id);
+    replies.delete(message.id);
+    message.failed ? reply?.reject(message.text) : reply?.resolve(JSON.parse(message.text));
   });
   port.start?.();
 }
@@ -488,7 +689,7 @@ function concat(parts) {
 // (busy says whether a call is running, so Node can unref an idle worker).
 export function workerRunner(spawn, load) {
   return async (options = {}) => {
-    const { heapsize, maxOutput } = options;
+    const { heapsize, maxOutput, mounts, fsLimit } = options;
     checkHeapsize(heapsize);
     const defaultTimeout = checkTimeout(options.timeout);
     const module = await load(options);
@@ -534,7 +735,7 @@ export function workerRunner(spawn, load) {
         Atomics.notify(header, 0);
       }
 
-      async function hostCall(name, args) {
+      async function hostCall(name, args, id) {
         let failed = false;
         let text;
         try {
@@ -545,13 +746,14 @@ export function workerRunner(spawn, load) {
           failed = true;
           text = describe(error);
         }
+        if (id) return spawned.post({ t: "settle", id, failed, text });
         reply = { header: new Int32Array(shared, 0, 4), data: new Uint8Array(shared, HEADER), bytes: encoder.encode(text), failed };
         answer();
       }
 
       const onMessage = (message) => {
         if (message.t === "out") output[message.fd].push(message.bytes);
-        else if (message.t === "call") hostCall(message.name, message.args);
+        else if (message.t === "call") hostCall(message.name, message.args, message.id);
         else if (message.t === "more") answer();
         else if (message.t === "ready") finish();
         else if (message.t === "failed") stop(rebuild(message.error));
@@ -565,7 +767,7 @@ export function workerRunner(spawn, load) {
       // Drops what a stopped worker sent last.
       const spawned = spawn((m) => worker === spawned && onMessage(m), (e) => worker === spawned && onError(e));
       worker = spawned;
-      worker.post({ t: "init", module, shared, heapsize, maxOutput });
+      worker.post({ t: "init", module, shared, heapsize, maxOutput, mounts, fsLimit });
       for (const name of functions.keys()) worker.post({ t: "register", name });
       return ready;
     }
@@ -590,6 +792,9 @@ export function workerRunner(spawn, load) {
     return {
       runPython: (code, callOptions) => call("run", code, callOptions),
       evalPython: (expression, callOptions) => call("eval", expression, callOptions),
+      runPythonAsync: (code, callOptions) => call("async", code, callOptions),
+      // The Worker's files, between calls.
+      fs: Object.fromEntries(FS_METHODS.map((name) => [name, (...args) => call("fs", [name, ...args])])),
       registerJsFunction(name, fn) {
         if (typeof fn !== "function") throw new TypeError(`registerJsFunction('${name}', ...) needs a function`);
         functions.set(String(name), fn);

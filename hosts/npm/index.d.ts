@@ -36,7 +36,71 @@ export interface HeapOptions {
   heapsize?: number;
 }
 
-export interface LoadOptions extends ModuleSource, OutputOptions, HeapOptions {
+/** A host folder to mount: its path (read-only), or `{ path, writable }`. Node only. */
+export type Mount = string | URL | { path: string | URL; writable?: boolean };
+
+export interface FileOptions {
+  /**
+   * Bytes of file content the in-memory file system may hold (default
+   * 64 MiB). A write past it fails: ENOSPC in Python, an Error with
+   * `code: "ENOSPC"` from `mp.fs`. Mounted folders do not count.
+   */
+  fsLimit?: number;
+  /**
+   * Node folders to show Python at absolute paths, e.g.
+   * `{ "/data": "./data", "/out": { path: "./out", writable: true } }`.
+   * Writes to a read-only mount fail with EROFS. Paths cannot climb out of
+   * a mount with `..`, but symbolic links inside the folder are followed.
+   * In browsers a mount is an error. A Worker runner takes paths as strings.
+   */
+  mounts?: Record<string, Mount>;
+}
+
+/** What `mp.fs.stat` returns: the part of Node's `fs.Stats` that applies. */
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+  directory: boolean;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+/**
+ * The interpreter's files: the same ones Python reaches with `open()`, `os`
+ * and `import` (`/lib` is on `sys.path`). Paths are absolute; names and
+ * errors (`error.code`, e.g. "ENOENT") follow Node's `fs`. Files live in
+ * memory (mounts aside) and survive `reset()`.
+ */
+export interface FileSystem {
+  writeFile(path: string, data: string | ArrayBuffer | ArrayBufferView): void;
+  readFile(path: string): Uint8Array;
+  readFile(path: string, options: { encoding: string } | string): string;
+  mkdir(path: string, options?: { recursive?: boolean }): void;
+  /** The names in a directory. */
+  readdir(path: string): string[];
+  unlink(path: string): void;
+  rmdir(path: string): void;
+  rename(from: string, to: string): void;
+  stat(path: string): FileStat;
+  exists(path: string): boolean;
+}
+
+/** `FileSystem` as a Worker runner offers it: each call waits for the calls before it. */
+export interface AsyncFileSystem {
+  writeFile(path: string, data: string | ArrayBuffer | ArrayBufferView): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+  readFile(path: string, options: { encoding: string } | string): Promise<string>;
+  mkdir(path: string, options?: { recursive?: boolean }): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  unlink(path: string): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** The stat's data, without its methods (they do not cross postMessage). */
+  stat(path: string): Promise<Omit<FileStat, "isFile" | "isDirectory">>;
+  exists(path: string): Promise<boolean>;
+}
+
+export interface LoadOptions extends ModuleSource, OutputOptions, HeapOptions, FileOptions {
   /**
    * Called when Python reads stdin (`input()`, `sys.stdin`) and nothing is
    * buffered; return the next chunk, or null/undefined at end of input.
@@ -50,7 +114,9 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /**
  * A JavaScript function Python calls as `host.name(*args)` or
  * `host.call("name", *args)`. Arguments and result cross as JSON; `undefined`
- * becomes None, and a thrown error becomes `host.HostError` in Python.
+ * becomes None, and a thrown error becomes `host.HostError` in Python. In
+ * `runPythonAsync` a returned Promise is awaitable in Python
+ * (`await host.name()`), its rejection raising `host.HostError`.
  */
 export type JsFunction = (...args: any[]) => unknown;
 
@@ -63,9 +129,19 @@ export interface RunOptions {
 export interface MicroPython {
   /** Runs `code` in `__main__`; throws PythonError if it raises. */
   runPython(code: string, options?: RunOptions): void;
+  /**
+   * Runs `code` with top-level `await`: asyncio tasks run on the JavaScript
+   * event loop (`asyncio.sleep` lets it run), and host functions' Promises
+   * can be awaited. Resolves when the snippet is done (tasks it left behind
+   * keep running on the event loop); rejects with PythonError. Runs queue
+   * one after another.
+   */
+  runPythonAsync(code: string): Promise<void>;
+  /** The interpreter's files. */
+  fs: FileSystem;
   /** Evaluates one expression and returns its value (it must be JSON-serialisable). */
   evalPython<T = JsonValue>(expression: string): T;
-  /** Makes `fn` callable from Python as `host.<name>(...)`; it must not return a Promise. */
+  /** Makes `fn` callable from Python as `host.<name>(...)`; it may return a Promise only in `runPythonAsync`. */
   registerJsFunction(name: string, fn: JsFunction): void;
   unregisterJsFunction(name: string): void;
   /** True if `code` is an incomplete statement that a REPL should keep reading. */
@@ -81,7 +157,7 @@ export interface MicroPython {
 
 export function loadMicroPython(options?: LoadOptions): Promise<MicroPython>;
 
-export interface WorkerOptions extends ModuleSource, OutputOptions, HeapOptions, WorkerCallOptions {}
+export interface WorkerOptions extends ModuleSource, OutputOptions, HeapOptions, WorkerCallOptions, FileOptions {}
 
 export interface WorkerCallOptions {
   /**
@@ -104,6 +180,15 @@ export interface WorkerCallOptions {
 export interface MicroPythonWorker {
   runPython(code: string, options?: WorkerCallOptions): Promise<void>;
   evalPython<T = JsonValue>(expression: string, options?: WorkerCallOptions): Promise<T>;
+  /**
+   * `runPython` with top-level `await`, as in the in-thread interpreter but
+   * needing no SharedArrayBuffer: every host call made during it returns an
+   * awaitable (the answer comes back as a message), so `await` each one.
+   * The timeout stops a task that never finishes, as any call.
+   */
+  runPythonAsync(code: string, options?: WorkerCallOptions): Promise<void>;
+  /** The Worker's files, reached between calls. */
+  fs: AsyncFileSystem;
   registerJsFunction(name: string, fn: JsFunction): void;
   unregisterJsFunction(name: string): void;
   /** Replaces the interpreter with a fresh one, rejecting the call in progress. */

@@ -136,8 +136,11 @@ int mpwasm_exec(const char *code, uint32_t len, uint32_t flags) {
     // depth from here, not from where mpwasm_init happened to run.
     mp_stack_ctrl_init();
     bool single = flags & MPWASM_EXEC_SINGLE;
-    int status = mpwasm_run_source(single ? MP_QSTR__lt_stdin_gt_ : MP_QSTR__lt_string_gt_, code, len,
-        single ? MP_PARSE_SINGLE_INPUT : MP_PARSE_FILE_INPUT, single, flags & MPWASM_EXEC_QUIET);
+    bool quiet = flags & MPWASM_EXEC_QUIET;
+    int status = flags & MPWASM_EXEC_ASYNC
+        ? mpwasm_run_source_async(code, len, quiet)
+        : mpwasm_run_source(single ? MP_QSTR__lt_stdin_gt_ : MP_QSTR__lt_string_gt_, code, len,
+            single ? MP_PARSE_SINGLE_INPUT : MP_PARSE_FILE_INPUT, single, quiet);
     if (status != 0) {
         record_error();
     }

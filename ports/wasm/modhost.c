@@ -56,11 +56,22 @@ static mp_obj_t host_call(size_t n_args, const mp_obj_t *args) {
     vstr_t text;
     vstr_init_len(&text, len);
     mpwasm_host_take_result(text.buf, len);
+    // "!" and a JSON id: the function returned a Promise that runPythonAsync
+    // settles later; awaiting _asyncjs.promise(id) parks the calling task.
+    bool promise = !failed && len > 0 && text.buf[0] == '!';
+    if (promise) {
+        text.buf[0] = ' ';
+    }
     mp_obj_t payload = mp_obj_new_str_from_vstr(&text);
     if (failed) {
         mp_raise_type_arg(&mp_type_HostError, payload);
     }
-    return mp_call_function_1(json_function(MP_QSTR_loads), payload);
+    mp_obj_t value = mp_call_function_1(json_function(MP_QSTR_loads), payload);
+    if (promise) {
+        mp_obj_t runner = mp_import_name(MP_QSTR__asyncjs, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+        return mp_call_function_1(mp_load_attr(runner, MP_QSTR_promise), value);
+    }
+    return value;
     #else
     (void)n_args;
     (void)name_len;

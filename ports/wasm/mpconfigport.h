@@ -43,7 +43,9 @@
 #define MICROPY_ERROR_PRINTER           (&mp_stderr_print)
 #define MICROPY_DEBUG_PRINTER           (&mp_stderr_print)
 #define MICROPY_USE_INTERNAL_ERRNO      (0)
-// Upstream's list of errno names, plus WASI's own ENOTCAPABLE: a path
+// Upstream's list of errno names, the file-system errors the npm package's
+// in-memory files raise (ENOSPC past its size limit, EROFS in a read-only
+// mount, ENOTDIR), plus WASI's own ENOTCAPABLE: a path
 // outside the folders the host granted then reads `[Errno 76] ENOTCAPABLE`
 // rather than a bare number. (The native reference build has no such errno.)
 #if defined(__wasi__)
@@ -55,10 +57,12 @@
 #define MICROPY_PY_ERRNO_LIST \
     X(EPERM) X(ENOENT) X(EIO) X(EBADF) X(EAGAIN) X(ENOMEM) X(EACCES) X(EEXIST) X(ENODEV) X(EISDIR) \
     X(EINVAL) X(EOPNOTSUPP) X(EADDRINUSE) X(ECONNABORTED) X(ECONNRESET) X(ENOBUFS) X(ENOTCONN) \
-    X(ETIMEDOUT) X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY) X(EINPROGRESS) MPWASM_ERRNO_WASI
+    X(ETIMEDOUT) X(ECONNREFUSED) X(EHOSTUNREACH) X(EALREADY) X(EINPROGRESS) X(ENOSPC) X(EROFS) X(ENOTDIR) MPWASM_ERRNO_WASI
 #define MICROPY_USE_INTERNAL_PRINTF     (0)
 #define MICROPY_PERSISTENT_CODE_LOAD    (1)
-#define MICROPY_COMP_ALLOW_TOP_LEVEL_AWAIT (0)
+// runPythonAsync (npm) compiles its snippet with top-level await, for that
+// compile only (runtime.c): the snippet becomes a coroutine for asyncio.
+#define MICROPY_COMP_ALLOW_TOP_LEVEL_AWAIT (1)
 #define MICROPY_KBD_EXCEPTION           (1)
 #define MICROPY_HELPER_REPL             (1)
 #define MICROPY_REPL_INFO               (1)

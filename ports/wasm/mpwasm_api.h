@@ -18,6 +18,9 @@
 // Flags of mpwasm_exec.
 #define MPWASM_EXEC_SINGLE (1) // REPL-style: echo the value of expressions
 #define MPWASM_EXEC_QUIET (2)  // do not print the traceback to stderr
+// Top-level await: if the source awaits, its coroutine becomes the main task
+// of the asyncio runner that the host then steps (the frozen _asyncjs).
+#define MPWASM_EXEC_ASYNC (4)
 
 // Bit set in a status to say "stop now" (SystemExit), as opposed to an error
 // that a REPL reports and survives. The low 8 bits are the exit code.

@@ -5,3 +5,6 @@ Q(/lib)
 // reads it without MPWASM_LIBRARY, so they are listed here.
 Q(dumps)
 Q(loads)
+// ... and wraps a pending JavaScript Promise with _asyncjs.promise.
+Q(_asyncjs)
+Q(promise)

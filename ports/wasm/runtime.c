@@ -110,7 +110,21 @@ typedef struct {
     qstr name;
     const char *text; // NULL: read the file called `name`
     size_t len;
+    bool top_level_await;
 } program_t;
+
+#if MICROPY_COMP_ALLOW_TOP_LEVEL_AWAIT
+#define ALLOW_TOP_LEVEL_AWAIT(allow) (mp_compile_allow_top_level_await = (allow))
+#else
+#define ALLOW_TOP_LEVEL_AWAIT(allow) ((void)(allow))
+#endif
+
+// Top-level await made the program a coroutine: it becomes the main task of
+// the asyncio runner (_asyncjs) that the host steps from its event loop.
+static void start_main_task(mp_obj_t coroutine) {
+    mp_obj_t runner = mp_import_name(MP_QSTR__asyncjs, mp_const_none, MP_OBJ_NEW_SMALL_INT(0));
+    mp_call_function_1(mp_load_attr(runner, MP_QSTR_start), coroutine);
+}
 
 static int run_program(const program_t *program, mp_parse_input_kind_t input_kind, bool is_repl, bool quiet) {
     nlr_buf_t nlr;
@@ -122,24 +136,36 @@ static int run_program(const program_t *program, mp_parse_input_kind_t input_kin
             mp_store_global(MP_QSTR___file__, MP_OBJ_NEW_QSTR(program->name));
         }
         mp_parse_tree_t parse_tree = mp_parse(lex, input_kind);
+        // Only this compile: modules the program imports cannot await at top level.
+        ALLOW_TOP_LEVEL_AWAIT(program->top_level_await);
         mp_obj_t module_fun = mp_compile(&parse_tree, program->name, is_repl);
-        mp_call_function_0(module_fun);
+        ALLOW_TOP_LEVEL_AWAIT(false);
+        mp_obj_t coroutine = mp_call_function_0(module_fun);
+        if (program->top_level_await && coroutine != mp_const_none) {
+            start_main_task(coroutine);
+        }
         mp_handle_pending(true);
         nlr_pop();
         return 0;
     }
+    ALLOW_TOP_LEVEL_AWAIT(false);
     mp_handle_pending(false);
     return handle_uncaught_exception(nlr.ret_val, quiet);
 }
 
 int mpwasm_run_source(qstr source_name, const char *source, size_t len, mp_parse_input_kind_t input_kind, bool is_repl,
     bool quiet) {
-    program_t program = {source_name, source, len};
+    program_t program = {source_name, source, len, false};
     return run_program(&program, input_kind, is_repl, quiet);
 }
 
+int mpwasm_run_source_async(const char *source, size_t len, bool quiet) {
+    program_t program = {MP_QSTR__lt_string_gt_, source, len, true};
+    return run_program(&program, MP_PARSE_FILE_INPUT, false, quiet);
+}
+
 int mpwasm_run_file(const char *path) {
-    program_t program = {qstr_from_str(path), NULL, 0};
+    program_t program = {qstr_from_str(path), NULL, 0, false};
     return run_program(&program, MP_PARSE_FILE_INPUT, false, false);
 }
 

@@ -28,6 +28,10 @@ void mpwasm_runtime_deinit(void);
 int mpwasm_run_source(qstr source_name, const char *source, size_t len, mp_parse_input_kind_t input_kind, bool is_repl,
     bool quiet);
 
+// Like mpwasm_run_source for a file's text, compiled with top-level await:
+// if it awaits, it starts as the main task of the asyncio runner (_asyncjs).
+int mpwasm_run_source_async(const char *source, size_t len, bool quiet);
+
 // Runs the script at `path` (read through the VFS), setting __file__.
 int mpwasm_run_file(const char *path);
 

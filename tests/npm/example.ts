@@ -61,5 +61,25 @@ mp.runPython("x", { timeout: 5 });
 // @ts-expect-error output callbacks receive text
 await loadMicroPython({ stdout: (bytes: Uint8Array) => bytes });
 
+// Files and async runs.
+const withFiles = await loadMicroPython({ fsLimit: 1 << 20, mounts: { "/data": "./data", "/out": { path: "./out", writable: true } } });
+withFiles.fs.writeFile("/lib/util.py", "def twice(x):\n    return 2 * x\n");
+withFiles.fs.writeFile("/raw.bin", new Uint8Array([1, 2]));
+withFiles.fs.mkdir("/a/b", { recursive: true });
+const text: string = withFiles.fs.readFile("/lib/util.py", { encoding: "utf8" });
+const raw: Uint8Array = withFiles.fs.readFile("/raw.bin");
+const names: string[] = withFiles.fs.readdir("/");
+const isDirectory: boolean = withFiles.fs.stat("/a").isDirectory();
+withFiles.registerJsFunction("later", async (x: number) => x + 1);
+await withFiles.runPythonAsync("import util, host\nv = await host.later(util.twice(20))");
+const workerText: string = await worker.fs.readFile("/out.txt", "utf8");
+const workerSize: number = (await worker.fs.stat("/out.txt")).size;
+await worker.runPythonAsync("import host\nawait host.later(1)", { timeout: 100 });
+console.log(text, raw, names, isDirectory, workerText, workerSize);
+// @ts-expect-error the in-thread fs is synchronous
+await withFiles.fs.readFile("/x").then(() => {});
+// @ts-expect-error a mount is a path or { path, writable }
+await loadMicroPython({ mounts: { "/x": { writable: true } } });
+
 const typed: number[] = mp.evalPython<number[]>("[1, 2]");
 console.log(value, more, fromWorker, typed);

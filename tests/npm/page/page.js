@@ -15,6 +15,11 @@ try {
   } catch (error) {
     show(`caught ${error instanceof PythonError && error.type}`);
   }
+  // Files and an awaited JavaScript Promise, as in the README's example.
+  mp.fs.writeFile("/lib/util.py", "def twice(x):\n    return 2 * x\n");
+  mp.registerJsFunction("later", (x) => new Promise((resolve) => setTimeout(() => resolve(x + 1), 5)));
+  await mp.runPythonAsync("import util, host, asyncio\nv = await host.later(util.twice(20))\nawait asyncio.sleep(0.01)\nopen('/out.txt', 'w').write(str(v))");
+  show(`async and files ${mp.fs.readFile("/out.txt", { encoding: "utf8" })}`);
   await mp.reset();
   show(`reset: x gone ${!mp.evalPython("'x' in globals()")}, host kept ${mp.evalPython("__import__('host').title()")}`);
 
@@ -28,6 +33,11 @@ try {
   const slept = await worker.runPython("import time\ntime.sleep(1e9)").catch((error) => error);
   show(`sleep stopped ${slept instanceof PythonTimeoutError}`);
   show(`fresh worker: ${await worker.evalPython("1 + 1")}`);
+  // runPythonAsync needs no SharedArrayBuffer: host calls answer by message.
+  await worker.fs.writeFile("/lib/w.py", "N = 2");
+  await worker.runPythonAsync("import host, w\nprint('worker async', await host.later(w.N))");
+  const spun = await worker.runPythonAsync("import asyncio\nwhile True:\n    await asyncio.sleep(0)").catch((error) => error);
+  show(`async task stopped ${spun instanceof PythonTimeoutError}`);
   worker.terminate();
   status.textContent = "done";
 } catch (error) {

@@ -4,6 +4,7 @@
 //! described by a generated `package.json`.
 
 mod manifest;
+mod minify;
 
 use std::fs;
 use std::path::Path;
@@ -32,6 +33,7 @@ const BROWSER_ENTRY: &str = "./browser.js";
 /// alone can write the package.
 const SOURCES: &[(&str, &str)] = &[
     ("core.js", include_str!("../../../../hosts/npm/core.js")),
+    ("fs.js", include_str!("../../../../hosts/npm/fs.js")),
     ("node.js", include_str!("../../../../hosts/npm/node.js")),
     ("browser.js", include_str!("../../../../hosts/npm/browser.js")),
     ("worker.js", include_str!("../../../../hosts/npm/worker.js")),
@@ -49,6 +51,8 @@ pub fn write_package(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stag
     let module = fs::read(library).with_context(|| format!("reading {}", library.display()))?;
     fs::write(dir.join(MODULE_NAME), module)?;
     for (name, text) in SOURCES {
+        // The `bin` keeps its `#!` line and stays readable; it never reaches a page.
+        let text = if name.ends_with(".js") && *name != CLI { minify::minify(name, text)? } else { text.to_string() };
         fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
     }
     fs::write(dir.join(ABI), abi::js_constants(api))?;
