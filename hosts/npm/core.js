@@ -412,6 +412,8 @@ const rebuild = (error) =>
 // worker: Int32 [state, failed, chunk length, last chunk], then the bytes.
 const HEADER = 16;
 const CHUNK = 1 << 16;
+// The host call a worker makes for a line of stdin; Python cannot reach it.
+const STDIN = "\0stdin";
 
 // Worker side of loadMicroPythonWorker: `port` is a browser worker's `self`
 // or Node's `parentPort`. JavaScript functions run in the main thread; this
@@ -449,7 +451,11 @@ export function serveWorker(port) {
         data = new Uint8Array(message.shared, HEADER);
       }
       try {
-        api = await instantiate(message.module, message, { 1: forward(1), 2: forward(2) });
+        // stdin is the main thread's `stdin` option, waited for like a
+        // host call; without SharedArrayBuffer input() says why it cannot.
+        const stdin = header && (() => remoteCall(STDIN)());
+        api = await instantiate(message.module, { ...message, stdin }, { 1: forward(1), 2: forward(2) });
+        if (!header) api.runPython(`exec(compile("import builtins\\ndef input(*a):raise OSError('input() in a Worker needs SharedArrayBuffer (a cross-origin isolated page)')\\nbuiltins.input=input","stdin","exec"),{})`);
         post({ t: "ready" });
       } catch (error) {
         post({ t: "failed", error: errorDetail(error) });
@@ -538,7 +544,7 @@ export function workerRunner(spawn, load) {
         let failed = false;
         let text;
         try {
-          const fn = functions.get(name);
+          const fn = name === STDIN ? (options.stdin ?? (() => null)) : functions.get(name);
           if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
           text = JSON.stringify((await fn(...JSON.parse(args))) ?? null) ?? "null";
         } catch (error) {
