@@ -10,6 +10,7 @@ mod python;
 mod rust;
 mod staging;
 mod wasi;
+mod web;
 
 use anyhow::{Context, Result};
 
@@ -40,6 +41,7 @@ pub fn run_dist(args: &DistArgs) -> Result<()> {
         npm::write_package(&output, &api, &dist)?,
         rust::write_crate(&output, &api, &dist)?,
         python::write_bundle(&output, &api, &dist)?,
+        web::write_bundle(&output, &api, &dist)?,
     ];
     for bundle in staged {
         println!("{}", bundle.commit()?.display());
