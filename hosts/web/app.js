@@ -153,6 +153,38 @@ function setStatus(state, text = state) {
   document.body.dataset.state = state;
 }
 
+// ---- The interpreter.
+
+let sink = output; // where the running call's output goes
+let run; // the run in progress: { limit, stopped, done, idle }
+let fresh = true; // no run yet in this interpreter
+
+function startWorker() {
+  return loadMicroPythonWorker({
+    heapsize: HEAP_BYTES,
+    maxOutput: MAX_OUTPUT,
+    linebuffer: false,
+    stdout: (text) => sink.write(text, "out"),
+    stderr: (text) => sink.write(text, "err"),
+    stdin: readLine,
+  });
+}
+
+// Compiling starts before the rest of the page is set up; the first Run
+// waits for it if it has to.
+const python = startWorker().then(
+  (py) => {
+    mark("ready");
+    if (!run) setStatus("ready");
+    return py;
+  },
+  (error) => {
+    setStatus("error", "failed to start");
+    output.note(`MicroPython could not start: ${error.message}`, "error");
+    throw error;
+  },
+);
+
 // ---- The program: the URL's #code=, else localStorage, else an example.
 
 function toBase64url(text) {
@@ -236,36 +268,6 @@ function flash(button, text) {
   setTimeout(() => (button.textContent = label), 1500);
 }
 
-// ---- The interpreter.
-
-let sink = output; // where the running call's output goes
-let run; // the run in progress: { limit, stopped }
-
-function startWorker() {
-  return loadMicroPythonWorker({
-    heapsize: HEAP_BYTES,
-    maxOutput: MAX_OUTPUT,
-    linebuffer: false,
-    stdout: (text) => sink.write(text, "out"),
-    stderr: (text) => sink.write(text, "err"),
-    stdin: readLine,
-  });
-}
-
-// Compiling starts at once; the first Run waits for it if it has to.
-const python = startWorker().then(
-  (py) => {
-    mark("ready");
-    if (!run) setStatus("ready");
-    return py;
-  },
-  (error) => {
-    setStatus("error", "failed to start");
-    output.note(`MicroPython could not start: ${error.message}`, "error");
-    throw error;
-  },
-);
-
 if (!crossOriginIsolated) $("isolation").hidden = false;
 $("limits").textContent =
   `time limit ${TIME_LIMIT_MS / 1000} s a run (waiting for input not counted) · output up to ${MAX_OUTPUT >> 20} MiB · heap ${HEAP_BYTES >> 20} MiB`;
@@ -308,13 +310,16 @@ function stop(why) {
   run.idle = python
     .then((py) => py.restart())
     .catch(() => {})
-    .then(() => mark("idle"));
+    .then(() => {
+      fresh = true;
+      mark("idle");
+    });
 }
 
 const CLEAR_GLOBALS = `exec("for k in [k for k in g if k[:2] != '__']: del g[k]", {"g": globals()})`;
 
 async function execute(code, pane, { asRepl = false } = {}) {
-  if (run) return false;
+  if (run) return;
   let finished;
   run = { limit: { remaining: TIME_LIMIT_MS }, stopped: null, done: new Promise((resolve) => (finished = resolve)) };
   const current = run;
@@ -325,7 +330,11 @@ async function execute(code, pane, { asRepl = false } = {}) {
   const started = performance.now();
   try {
     const py = await python;
-    if (!asRepl) await py.runPython(CLEAR_GLOBALS);
+    // Stopped while the interpreter was still loading: nothing to run.
+    if (current.stopped) throw new Error("stopped before it started");
+    // A program starts from empty globals; a fresh interpreter has them.
+    if (!asRepl && !fresh) await py.runPython(CLEAR_GLOBALS);
+    fresh = false;
     startLimit();
     await py.runPython(asRepl ? `exec(compile(${JSON.stringify(code)}, "<stdin>", "single"))` : code);
     if (!asRepl) pane.note(`Finished in ${formatMs(performance.now() - started)}`, "done");
@@ -344,7 +353,6 @@ async function execute(code, pane, { asRepl = false } = {}) {
     setStatus(current.stopped ? "stopped" : current.failed ? "failed" : "ready");
     finished();
   }
-  return true;
 }
 
 function report(error, pane, current, asRepl) {
@@ -394,7 +402,7 @@ document.addEventListener("keydown", (event) => {
 $("clear-output").addEventListener("click", () => output.clear());
 $("clear-repl").addEventListener("click", () => repl.clear());
 
-// ---- The REPL: one statement (or block) at a time, with replHistory.
+// ---- The REPL: one statement (or block) at a time, with history.
 
 const replInput = $("repl-input");
 const replPrompt = $("repl-prompt");

@@ -87,6 +87,9 @@ impl Server {
 /// Answers the requests of one keep-alive connection.
 fn serve_connection(stream: TcpStream, root: &Path, isolated: bool) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // Each response is one write; Nagle's algorithm would hold its tail
+    // back for the client's delayed acknowledgement (tens of milliseconds).
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {
@@ -115,11 +118,11 @@ fn serve_connection(stream: TcpStream, root: &Path, isolated: bool) -> std::io::
             head.push_str("Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\n");
         }
         head.push_str("\r\n");
-        writer.write_all(head.as_bytes())?;
+        let mut bytes = head.into_bytes();
         if method != "HEAD" {
-            writer.write_all(&response.body)?;
+            bytes.extend_from_slice(&response.body);
         }
-        writer.flush()?;
+        writer.write_all(&bytes)?;
     }
 }
 

@@ -18,6 +18,7 @@ mod startup;
 mod stats;
 mod upstream;
 mod wasi;
+mod web;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -259,6 +260,12 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     let gc_perf = perf::run(&source.root.join("tests"), &gc_hosts, &gc_plan, scratch.path())?;
     let gc = gc::compare(&gc_sizes, gc_perf);
 
+    let page_loads = if args.quick { 3 } else { 10 };
+    eprintln!("bench: the web page in headless Chromium, {page_loads} loads");
+    let web = web::measure(&project::dist_root().join("web"), page_loads)
+        .map_err(|err| missing.push(format!("web page: {err:#}")))
+        .ok();
+
     let js_glue = size::js_glue(&project::dist_root().join("npm/mpwasm"))?;
     if js_glue.is_none() {
         missing.push("JS glue: dist/npm/mpwasm is not built (cargo xtask dist)".into());
@@ -300,6 +307,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         perf,
         import,
         gc,
+        web,
         missing,
         seconds: 0.0,
     };

@@ -46,6 +46,9 @@ pub struct Report {
     pub import: ImportSpeed,
     /// The default GC strategy (spill) against none (scan).
     pub gc: GcCost,
+    /// The playground page (dist/web) in headless Chromium.
+    #[serde(default)]
+    pub web: Option<super::web::WebPage>,
     /// Figures that could not be measured on this machine, and why.
     pub missing: Vec<String>,
     pub seconds: f64,
@@ -178,6 +181,9 @@ impl Report {
             }
             put(format!("{prefix}.flagged"), build.flagged.len() as f64, "programs");
         }
+        for (name, value, unit) in self.web.iter().flat_map(|web| web.metrics()) {
+            put(name, value, unit);
+        }
         self.metrics = metrics;
     }
 
@@ -189,6 +195,7 @@ impl Report {
         }
         sections.push(self.import_section());
         sections.push(self.gc_section());
+        sections.extend(self.web.as_ref().map(|web| web.section()));
         sections.push(self.functions_section());
         sections.push(self.provenance_section());
         sections
