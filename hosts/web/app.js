@@ -172,10 +172,11 @@ function startWorker() {
 
 // Compiling starts before the rest of the page is set up; the first Run
 // waits for it if it has to.
-const python = startWorker().then(
+let python = startWorker().then(
   (py) => {
     mark("ready");
     if (!run) setStatus("ready");
+    prepareSpare();
     return py;
   },
   (error) => {
@@ -184,6 +185,15 @@ const python = startWorker().then(
     throw error;
   },
 );
+
+// A second interpreter waits in its own Worker, so that Stop swaps it in at
+// once instead of waiting for a new Worker to load and start (the module is
+// compiled once and shared).
+let spare;
+function prepareSpare() {
+  spare = startWorker();
+  spare.catch(() => (spare = undefined));
+}
 
 // ---- The program: the URL's #code=, else localStorage, else an example.
 
@@ -297,8 +307,8 @@ async function readLine() {
   return line;
 }
 
-// Ends the run in progress by replacing its Worker; `why` is "stop" or
-// "limit". The page is idle again once the new Worker is ready.
+// Ends the run in progress by terminating its Worker; `why` is "stop" or
+// "limit". The page is idle again once the spare interpreter is ready.
 function stop(why) {
   if (!run || run.stopped) return;
   mark("stop");
@@ -307,12 +317,16 @@ function stop(why) {
   sink.cancelAsk?.();
   setStatus("stopping");
   stopButton.disabled = true;
+  const stopped = python;
+  python = spare ?? startWorker();
+  spare = undefined;
+  stopped.then((py) => py.terminate()).catch(() => {});
   run.idle = python
-    .then((py) => py.restart())
     .catch(() => {})
     .then(() => {
       fresh = true;
       mark("idle");
+      prepareSpare();
     });
 }
 
