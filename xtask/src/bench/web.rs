@@ -108,7 +108,8 @@ pub fn measure(site: &Path, loads: usize) -> Result<WebPage> {
     for path in &driven.requests {
         let relative = path.trim_start_matches('/');
         let file = site.join(if relative.is_empty() { "index.html" } else { relative });
-        let bytes = fs::read(&file).with_context(|| format!("the page loaded {path}, which is not {}", file.display()))?;
+        let bytes =
+            fs::read(&file).with_context(|| format!("the page loaded {path}, which is not {}", file.display()))?;
         files.push((path.clone(), Sizes::of(&bytes)));
     }
     let total = files.iter().fold(Sizes { raw: 0, gzip: 0, brotli: 0 }, |sum, (_, s)| Sizes {
@@ -195,7 +196,12 @@ impl WebPage {
                     format!("≤ {STOP_TO_IDLE_MS} ms"),
                     verdict(self.stop_to_idle.median_ms <= STOP_TO_IDLE_MS),
                 ],
-                vec!["page timer lateness while Python spins".into(), time(&self.main_thread_lag), "–".into(), "–".into()],
+                vec![
+                    "page timer lateness while Python spins".into(),
+                    time(&self.main_thread_lag),
+                    "–".into(),
+                    "–".into(),
+                ],
             ],
         };
         let files = Table {
