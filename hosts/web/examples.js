@@ -8,7 +8,8 @@ import sys
 
 name = "world"
 print(f"Hello, {name}!")
-print("MicroPython", sys.version.split(";")[0], "on", sys.platform)
+major, minor, micro = sys.implementation.version[:3]
+print(f"MicroPython {major}.{minor}.{micro} on {sys.platform}")
 `,
   },
   {
