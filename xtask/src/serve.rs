@@ -196,7 +196,8 @@ pub fn content_type(path: &Path) -> &'static str {
         "json" => "application/json",
         "svg" => "image/svg+xml",
         "png" => "image/png",
-        "txt" | "md" => "text/plain; charset=utf-8",
+        // LICENSE, README: shown, not downloaded.
+        "txt" | "md" | "" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -211,6 +212,7 @@ mod tests {
         fs::write(dir.path().join("index.html"), "<!doctype html>").unwrap();
         fs::create_dir(dir.path().join("lib")).unwrap();
         fs::write(dir.path().join("lib/m.wasm"), b"\0asm").unwrap();
+        fs::write(dir.path().join("LICENSE"), "MIT").unwrap();
         dir
     }
 
@@ -234,6 +236,7 @@ mod tests {
         assert!(page.ends_with("<!doctype html>"));
         let wasm = get(addr, "GET /lib/m.wasm?v=1 HTTP/1.1\r\n\r\n");
         assert!(wasm.contains("Content-Type: application/wasm") && wasm.contains("Content-Length: 4"), "{wasm}");
+        assert!(get(addr, "GET /LICENSE HTTP/1.1\r\n\r\n").contains("Content-Type: text/plain"));
     }
 
     #[test]
