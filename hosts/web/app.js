@@ -432,7 +432,7 @@ function incomplete(source, lastLine) {
   const code = source.replace(/'''[\s\S]*?'''|"""[\s\S]*?"""|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|#[^\n]*/g, "");
   if (/'''|"""/.test(code)) return true;
   for (const c of code) depth += "([{".includes(c) ? 1 : ")]}".includes(c) ? -1 : 0;
-  return depth > 0 || /\\$/.test(source) || (/:\s*$/.test(code) && !block.length);
+  return depth > 0 || /\\$/.test(source) || (!block.length && (/:\s*$/.test(code) || /^\s*@/.test(code)));
 }
 
 $("repl-form").addEventListener("submit", async (event) => {
