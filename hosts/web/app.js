@@ -176,7 +176,9 @@ let python = startWorker().then(
   (py) => {
     mark("ready");
     if (!run) setStatus("ready");
-    prepareSpare();
+    // Not beside the first run, which may be waiting for this interpreter.
+    const afterRuns = () => (run ? run.done.then(afterRuns) : prepareSpare());
+    setTimeout(afterRuns);
     return py;
   },
   (error) => {
