@@ -412,7 +412,7 @@ const rebuild = (error) =>
 // worker: Int32 [state, failed, chunk length, last chunk], then the bytes.
 const HEADER = 16;
 const CHUNK = 1 << 16;
-// The host call a worker makes for a line of stdin; Python cannot reach it.
+// The host call for stdin; no Python name reaches it.
 const STDIN = "\0stdin";
 
 // Worker side of loadMicroPythonWorker: `port` is a browser worker's `self`
@@ -451,8 +451,7 @@ export function serveWorker(port) {
         data = new Uint8Array(message.shared, HEADER);
       }
       try {
-        // stdin is the main thread's `stdin` option, waited for like a
-        // host call; without SharedArrayBuffer input() says why it cannot.
+        // The main thread's `stdin`, waited for like a host call.
         const stdin = header && (() => remoteCall(STDIN)());
         api = await instantiate(message.module, { ...message, stdin }, { 1: forward(1), 2: forward(2) });
         if (!header) api.runPython(`exec(compile("import builtins\\ndef input(*a):raise OSError('input() in a Worker needs SharedArrayBuffer (a cross-origin isolated page)')\\nbuiltins.input=input","stdin","exec"),{})`);
@@ -461,9 +460,10 @@ export function serveWorker(port) {
         post({ t: "failed", error: errorDetail(error) });
       }
     } else if (message.t === "register") {
-      api.registerJsFunction(message.name, remoteCall(message.name));
+      // One that overtook "init" is sent again after it.
+      api?.registerJsFunction(message.name, remoteCall(message.name));
     } else if (message.t === "unregister") {
-      api.unregisterJsFunction(message.name);
+      api?.unregisterJsFunction(message.name);
     } else {
       try {
         const value = message.t === "eval" ? api.evalPython(message.code) : api.runPython(message.code);
@@ -497,7 +497,8 @@ export function workerRunner(spawn, load) {
     const { heapsize, maxOutput } = options;
     checkHeapsize(heapsize);
     const defaultTimeout = checkTimeout(options.timeout);
-    const module = await load(options);
+    // The Worker loads its scripts while the module compiles.
+    const module = Promise.resolve(load(options));
     const output = outputs(options);
     const functions = new Map();
     let worker;
@@ -571,8 +572,13 @@ export function workerRunner(spawn, load) {
       // Drops what a stopped worker sent last.
       const spawned = spawn((m) => worker === spawned && onMessage(m), (e) => worker === spawned && onError(e));
       worker = spawned;
-      worker.post({ t: "init", module, shared, heapsize, maxOutput });
-      for (const name of functions.keys()) worker.post({ t: "register", name });
+      module.then(
+        (compiled) => {
+          spawned.post({ t: "init", module: compiled, shared, heapsize, maxOutput });
+          for (const name of functions.keys()) spawned.post({ t: "register", name });
+        },
+        (error) => worker === spawned && stop(error),
+      );
       return ready;
     }
 
