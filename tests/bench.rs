@@ -133,6 +133,9 @@ fn metrics(expect: &Expect) -> Vec<String> {
             "perf.upstream/node.geomean",
             "perf.rust-cli.geomean",
             "perf.rust-cli+fuel.geomean",
+            "size.web.transfer.gzip",
+            "startup.web/chromium.first_run",
+            "startup.web/chromium.stop_to_idle",
         ]
         .map(String::from),
     );
@@ -401,6 +404,7 @@ fn quick_run_reports_every_figure() {
         "## Frozen import",
         "## GC strategy cost",
         "## Component",
+        "## Web page (dist/web)",
         "## Provenance",
     ] {
         assert!(markdown.contains(heading), "report.md has no {heading}");

@@ -592,6 +592,8 @@ const rebuild = (error) =>
 // worker: Int32 [state, failed, chunk length, last chunk], then the bytes.
 const HEADER = 16;
 const CHUNK = 1 << 16;
+// The host call for stdin; no Python name reaches it.
+const STDIN = "\0stdin";
 
 // Worker side of loadMicroPythonWorker: `port` is a browser worker's `self`
 // or Node's `parentPort`. JavaScript functions run in the main thread; this
@@ -607,9 +609,9 @@ export function serveWorker(port, prepare = (options) => options) {
 
   const forward = (fd) => ({ push: (bytes) => post({ t: "out", fd, bytes: bytes.slice() }), flush() {} });
 
-  const remoteCall = (name) => (...args) => {
+  const remoteCall = (name, blocking) => (...args) => {
     // In an async step, the answer comes back as a "settle" message.
-    if (api[STEPPING]()) {
+    if (!blocking && api[STEPPING]()) {
       return new Promise((resolve, reject) => {
         replies.set(++calls, { resolve, reject });
         post({ t: "call", name, args: JSON.stringify(args), id: calls });
@@ -638,15 +640,20 @@ export function serveWorker(port, prepare = (options) => options) {
         data = new Uint8Array(message.shared, HEADER);
       }
       try {
-        api = await instantiate(message.module, prepare(message), { 1: forward(1), 2: forward(2) });
+        // The main thread's `stdin`, waited for like a host call (always a
+        // blocking one: the reader under `input()` cannot await).
+        const stdin = header && (() => remoteCall(STDIN, true)());
+        api = await instantiate(message.module, prepare({ ...message, stdin }), { 1: forward(1), 2: forward(2) });
+        if (!header) api.runPython(`exec(compile("import builtins\\ndef input(*a):raise OSError('input() in a Worker needs SharedArrayBuffer (a cross-origin isolated page)')\\nbuiltins.input=input","stdin","exec"),{})`);
         post({ t: "ready" });
       } catch (error) {
         post({ t: "failed", error: errorDetail(error) });
       }
     } else if (message.t === "register") {
-      api.registerJsFunction(message.name, remoteCall(message.name));
+      // One that overtook "init" is sent again after it.
+      api?.registerJsFunction(message.name, remoteCall(message.name));
     } else if (message.t === "unregister") {
-      api.unregisterJsFunction(message.name);
+      api?.unregisterJsFunction(message.name);
     } else {
       try {
         const { t, code } = message;
@@ -692,7 +699,8 @@ export function workerRunner(spawn, load) {
     const { heapsize, maxOutput, mounts, fsLimit } = options;
     checkHeapsize(heapsize);
     const defaultTimeout = checkTimeout(options.timeout);
-    const module = await load(options);
+    // The Worker loads its scripts while the module compiles.
+    const module = Promise.resolve(load(options));
     const output = outputs(options);
     const functions = new Map();
     let worker;
@@ -739,7 +747,7 @@ export function workerRunner(spawn, load) {
         let failed = false;
         let text;
         try {
-          const fn = functions.get(name);
+          const fn = name === STDIN ? (options.stdin ?? (() => null)) : functions.get(name);
           if (!fn) throw new Error(`no JavaScript function is registered as '${name}'`);
           text = JSON.stringify((await fn(...JSON.parse(args))) ?? null) ?? "null";
         } catch (error) {
@@ -767,8 +775,13 @@ export function workerRunner(spawn, load) {
       // Drops what a stopped worker sent last.
       const spawned = spawn((m) => worker === spawned && onMessage(m), (e) => worker === spawned && onError(e));
       worker = spawned;
-      worker.post({ t: "init", module, shared, heapsize, maxOutput, mounts, fsLimit });
-      for (const name of functions.keys()) worker.post({ t: "register", name });
+      module.then(
+        (compiled) => {
+          spawned.post({ t: "init", module: compiled, shared, heapsize, maxOutput, mounts, fsLimit });
+          for (const name of functions.keys()) spawned.post({ t: "register", name });
+        },
+        (error) => worker === spawned && stop(error),
+      );
       return ready;
     }
 

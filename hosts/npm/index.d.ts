@@ -157,7 +157,16 @@ export interface MicroPython {
 
 export function loadMicroPython(options?: LoadOptions): Promise<MicroPython>;
 
-export interface WorkerOptions extends ModuleSource, OutputOptions, HeapOptions, WorkerCallOptions, FileOptions {}
+export interface WorkerOptions extends ModuleSource, OutputOptions, HeapOptions, WorkerCallOptions, FileOptions {
+  /**
+   * Called in the calling thread when Python in the Worker reads stdin and
+   * nothing is buffered; return (or resolve to) the next chunk, or null at
+   * end of input. The Worker waits for it on a SharedArrayBuffer: in a
+   * browser page that is not cross-origin isolated, input() raises OSError.
+   * The wait counts towards the timeout.
+   */
+  stdin?: () => string | null | undefined | Promise<string | null | undefined>;
+}
 
 export interface WorkerCallOptions {
   /**

@@ -42,6 +42,20 @@ test("registered functions run in the main thread and may be async", async (t) =
   assert.equal(error.value, "RangeError: too far");
 });
 
+test("input() waits for the async stdin option in the main thread", async (t) => {
+  const lines = ["Ada\n", "41\n"];
+  const { py, stdout } = await load({
+    stdin: async () => (await new Promise((resolve) => setTimeout(resolve, 10)), lines.shift() ?? null),
+  });
+  t.after(() => py.terminate());
+  await py.runPython("name = input('name? ')\nprint(name, int(input()) + 1)\ntry:\n  input()\nexcept EOFError:\n  print('end')");
+  assert.deepEqual(stdout, ["name? Ada 42", "end"]);
+  const { py: silent, stdout: quiet } = await load();
+  t.after(() => silent.terminate());
+  await silent.runPython("try:\n  input()\nexcept EOFError:\n  print('no stdin: end of input')");
+  assert.deepEqual(quiet, ["no stdin: end of input"]);
+});
+
 test("a timeout stops runaway code; the next call gets a fresh interpreter", async (t) => {
   const { py, stdout } = await load({ timeout: 5000 });
   t.after(() => py.terminate());

@@ -13,6 +13,7 @@ mod postprocess;
 mod progress;
 mod project;
 mod release;
+mod serve;
 mod sizes;
 mod toolchain;
 
@@ -36,6 +37,8 @@ enum Task {
     Release(release::ReleaseArgs),
     /// Fetch, build and package every bundle under dist/ (no report).
     Dist(package::DistArgs),
+    /// Serve dist/web (the playground page) on localhost, cross-origin isolated.
+    Serve(serve::ServeArgs),
     /// Print a built module's provenance, sizes, imports and exports.
     Inspect(inspect::InspectArgs),
     /// Report which toolchain pieces are present and how to install the rest.
@@ -56,6 +59,7 @@ fn main() -> Result<()> {
         Task::Build(args) => build::run_with(&args.build, &args.user).map(|_| ()),
         Task::Release(args) => release::run(&args),
         Task::Dist(args) => package::run_dist(&args),
+        Task::Serve(args) => serve::run(&args),
         Task::Inspect(args) => inspect::run(&args),
         Task::Doctor => toolchain::doctor(),
         Task::Setup => toolchain::setup(),

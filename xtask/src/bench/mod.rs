@@ -20,6 +20,7 @@ mod stats;
 mod targets;
 mod upstream;
 mod wasi;
+mod web;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -271,7 +272,16 @@ fn measure(args: &BenchArgs) -> Result<Report> {
     let gc_perf = perf::run(&source.root.join("tests"), &gc_hosts, &gc_plan, scratch.path())?;
     let gc = gc::compare(&gc_sizes, gc_perf);
 
-    let js_glue = size::js_glue(&project::dist_root().join("npm/mpwasm"))?;
+    let page_loads = if args.quick { 3 } else { 10 };
+    eprintln!("bench: the web page in headless Chromium, {page_loads} loads");
+    let web = web::measure(&project::dist_root().join("web"), page_loads)
+        .map_err(|err| missing.push(format!("web page: {err:#}")))
+        .ok();
+
+    let mut js_glue = size::js_glue(&project::dist_root().join("npm/mpwasm"))?;
+    if let Some(glue) = &mut js_glue {
+        glue.page = size::page_glue(&project::dist_root().join("web/mpwasm"))?;
+    }
     if js_glue.is_none() {
         missing.push("JS glue: dist/npm/mpwasm is not built (cargo xtask dist)".into());
     }
@@ -313,6 +323,7 @@ fn measure(args: &BenchArgs) -> Result<Report> {
         import,
         gc,
         component,
+        web,
         missing,
         seconds: 0.0,
     };

@@ -49,6 +49,9 @@ pub struct Report {
     /// The component bundle beside the library module.
     #[serde(default)]
     pub component: Option<super::component::ComponentBench>,
+    /// The playground page (dist/web) in headless Chromium.
+    #[serde(default)]
+    pub web: Option<super::web::WebPage>,
     /// Figures that could not be measured on this machine, and why.
     pub missing: Vec<String>,
     pub seconds: f64,
@@ -122,6 +125,9 @@ impl Report {
         }
         if let Some(glue) = &self.js_glue {
             put("size.npm.js_glue.gzip".into(), glue.total.gzip as f64, "bytes");
+            if let Some(page) = &glue.page {
+                put("size.npm.page_glue.gzip".into(), page.gzip as f64, "bytes");
+            }
         }
         if let Some(upstream) = &self.upstream {
             put("size.upstream.wasm.gzip".into(), upstream.wasm.gzip as f64, "bytes");
@@ -184,6 +190,9 @@ impl Report {
             }
             put(format!("{prefix}.flagged"), build.flagged.len() as f64, "programs");
         }
+        for (name, value, unit) in self.web.iter().flat_map(|web| web.metrics()) {
+            put(name, value, unit);
+        }
         self.metrics = metrics;
     }
 
@@ -197,6 +206,7 @@ impl Report {
         sections.push(self.import_section());
         sections.extend(self.component.as_ref().map(super::component::ComponentBench::section));
         sections.push(self.gc_section());
+        sections.extend(self.web.as_ref().map(|web| web.section()));
         sections.push(self.functions_section());
         sections.push(self.provenance_section());
         sections
@@ -372,7 +382,22 @@ impl Report {
         }
         let mut glue_rows = Vec::new();
         if let Some(glue) = &self.js_glue {
-            glue_rows.push(vec!["ours (dist/npm)".into(), bytes(glue.total.raw), bytes(glue.total.gzip)]);
+            glue_rows.push(vec![
+                "ours (dist/npm), each file compressed".into(),
+                bytes(glue.total.raw),
+                bytes(glue.total.gzip),
+            ]);
+            for (name, sizes) in &glue.files {
+                let role = GLUE_ROLES.iter().find(|(file, _)| file == name).map_or("", |(_, role)| role);
+                glue_rows.push(vec![format!("· {name}: {role}"), bytes(sizes.raw), bytes(sizes.gzip)]);
+            }
+            if let Some(page) = &glue.page {
+                glue_rows.push(vec![
+                    "ours, what a page loads (dist/web/mpwasm), one gzip stream; budget 8,192".into(),
+                    bytes(page.raw),
+                    bytes(page.gzip),
+                ]);
+            }
         }
         if let Some(upstream) = &self.upstream {
             glue_rows.push(vec![
@@ -939,6 +964,18 @@ fn ms(value: Option<f64>) -> String {
 fn first_words(text: &str) -> String {
     text.chars().take(60).collect()
 }
+
+/// What each of the npm package's scripts holds, for the size table.
+const GLUE_ROLES: &[(&str, &str)] = &[
+    ("core.js", "loader, WASI layer, Worker runner, runPythonAsync"),
+    ("fs.js", "in-memory files (mp.fs, open(), import)"),
+    ("browser.js", "browser entry"),
+    ("node.js", "Node entry, folder mounts"),
+    ("worker.js", "browser Worker script"),
+    ("worker-node.js", "Node worker thread"),
+    ("abi.js", "API constants from mpwasm_api.h"),
+    ("cli.js", "the mpwasm command (Node; not minified)"),
+];
 
 /// A build's frozen files, largest first, then the shared data and the
 /// total.

@@ -58,6 +58,10 @@ pub struct SectionSplit {
 pub struct JsGlue {
     pub files: BTreeMap<String, Sizes>,
     pub total: Sizes,
+    /// What a browser page loads of it (the scripts dist/web carries) as one
+    /// gzip stream: the figure tests/npm/size.test.js holds to 8 KiB.
+    #[serde(default)]
+    pub page: Option<Sizes>,
 }
 
 pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
@@ -101,6 +105,23 @@ pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
 }
 
 /// The `.js`/`.mjs` files of a package folder, if it exists.
+/// The scripts in `dir` (the web bundle's copy of the package), in name
+/// order, concatenated and compressed together; None if there are none.
+pub fn page_glue(dir: &Path) -> Result<Option<Sizes>> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(None) };
+    let mut scripts: Vec<_> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "js"))
+        .collect();
+    scripts.sort();
+    let mut joined = Vec::new();
+    for path in &scripts {
+        joined.extend(fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    }
+    Ok((!scripts.is_empty()).then(|| Sizes::of(&joined)))
+}
+
 pub fn js_glue(dir: &Path) -> Result<Option<JsGlue>> {
     let Ok(entries) = fs::read_dir(dir) else { return Ok(None) };
     let mut files = BTreeMap::new();
@@ -119,5 +140,5 @@ pub fn js_glue(dir: &Path) -> Result<Option<JsGlue>> {
         gzip: sum.gzip + size.gzip,
         brotli: sum.brotli + size.brotli,
     });
-    Ok(Some(JsGlue { total, files }))
+    Ok(Some(JsGlue { total, files, page: None }))
 }

@@ -11,6 +11,7 @@ mod python;
 mod rust;
 mod staging;
 mod wasi;
+mod web;
 
 use anyhow::{Context, Result};
 
@@ -42,6 +43,7 @@ pub fn run_dist(args: &DistArgs) -> Result<()> {
         rust::write_crate(&output, &api, &dist)?,
         python::write_bundle(&output, &api, &dist)?,
         component::write_bundle(&output, &dist)?,
+        web::write_bundle(&output, &api, &dist)?,
     ];
     for bundle in staged {
         println!("{}", bundle.commit()?.display());

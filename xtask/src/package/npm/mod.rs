@@ -4,7 +4,7 @@
 //! described by a generated `package.json`.
 
 mod manifest;
-mod minify;
+pub(super) mod minify;
 
 use std::fs;
 use std::path::Path;
@@ -19,19 +19,19 @@ use manifest::{Bin, Conditions, Engines, Exports, ModuleType, PackageJson};
 const PACKAGE_NAME: &str = "mpwasm";
 /// The package's own version; the MicroPython version is in its description.
 const PACKAGE_VERSION: &str = "0.1.0";
-const MODULE_NAME: &str = "micropython.wasm";
+pub(super) const MODULE_NAME: &str = "micropython.wasm";
 const CLI: &str = "cli.js";
 const TYPES: &str = "index.d.ts";
 // `exports` targets must be relative paths starting with `./`.
 const TYPES_PATH: &str = "./index.d.ts";
 const NODE_ENTRY: &str = "./node.js";
 /// The API constants, generated from the port's C header.
-const ABI: &str = "abi.js";
+pub(super) const ABI: &str = "abi.js";
 const BROWSER_ENTRY: &str = "./browser.js";
 
 /// The hand-written package sources (`hosts/npm/`), embedded so that xtask
 /// alone can write the package.
-const SOURCES: &[(&str, &str)] = &[
+pub(super) const SOURCES: &[(&str, &str)] = &[
     ("core.js", include_str!("../../../../hosts/npm/core.js")),
     ("fs.js", include_str!("../../../../hosts/npm/fs.js")),
     ("node.js", include_str!("../../../../hosts/npm/node.js")),
