@@ -135,6 +135,7 @@ fn the_bundle_is_a_static_site_with_the_browser_module() {
             "mpwasm/abi.js",
             "mpwasm/browser.js",
             "mpwasm/core.js",
+            "mpwasm/fs.js",
             "mpwasm/micropython.wasm",
             "mpwasm/worker.js",
             "style.css"

@@ -56,6 +56,15 @@ test("input() waits for the async stdin option in the main thread", async (t) =>
   assert.deepEqual(quiet, ["no stdin: end of input"]);
 });
 
+test("input() inside runPythonAsync still blocks for stdin while host calls are awaited", async (t) => {
+  const lines = ["7\n"];
+  const { py, stdout } = await load({ stdin: async () => lines.shift() ?? null });
+  t.after(() => py.terminate());
+  py.registerJsFunction("later", async (x) => x * 2);
+  await py.runPythonAsync("import host\nn = int(input())\nprint(await host.later(n))");
+  assert.deepEqual(stdout, ["14"]);
+});
+
 test("a timeout stops runaway code; the next call gets a fresh interpreter", async (t) => {
   const { py, stdout } = await load({ timeout: 5000 });
   t.after(() => py.terminate());
