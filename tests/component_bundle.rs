@@ -18,7 +18,7 @@ use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use support::{repo_root, xtask};
+use support::{repo_root, run_checked, xtask};
 
 wasmtime::component::bindgen!({ path: "../ports/wasm/wit", world: "library" });
 
@@ -422,8 +422,8 @@ fn jco_runs_the_legacy_encoding_component_in_node() {
     fs::write(dir.join("twin.wasm"), splice_module(&component, range, &twin_core)).unwrap();
     fs::write(dir.join("twin.core.wasm"), &twin_core).unwrap();
     fs::write(dir.join("real.core.wasm"), core).unwrap();
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir));
-    run(Command::new("node").args(["--test", "component.test.mjs"]).current_dir(&dir));
+    run_checked(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir));
+    run_checked(Command::new("node").args(["--test", "component.test.mjs"]).current_dir(&dir));
 }
 
 /// The first core module nested in `component` (wit-component puts the main
@@ -471,18 +471,4 @@ fn splice_module(component: &[u8], range: std::ops::Range<usize>, module: &[u8])
     let start = range.start - header.len();
     assert_eq!(&component[start..range.start], header.as_slice(), "the module section's header");
     [&component[..start], &[1u8], &leb(module.len()), module, &component[range.end..]].concat()
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("starting {command:?} (is Node.js 20+ with npm installed?): {err}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }

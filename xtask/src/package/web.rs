@@ -101,16 +101,21 @@ fn relative_references(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn finds_the_modules_the_browser_entry_reaches() {
-        let abi = String::new();
-        let files = browser_files(&|name: &str| {
+    /// What the bundle takes from the package's own sources (abi.js,
+    /// generated, imports nothing).
+    fn package_browser_files() -> BTreeSet<String> {
+        browser_files(&|name: &str| {
             if name == npm::ABI {
-                return Some(abi.as_str());
+                return Some("");
             }
             npm::SOURCES.iter().find(|(source, _)| *source == name).map(|(_, text)| *text)
         })
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_the_modules_the_browser_entry_reaches() {
+        let files = package_browser_files();
         for expected in ["browser.js", "core.js", "fs.js", "worker.js", "abi.js", "micropython.wasm"] {
             assert!(files.contains(expected), "{expected} missing from {files:?}");
         }
@@ -125,14 +130,7 @@ mod tests {
         // before the interpreter can start. The Worker's script is not
         // imported by the page, so it is not preloaded.
         let html = SOURCES.iter().find(|(name, _)| *name == "index.html").unwrap().1;
-        let abi = String::new();
-        let files = browser_files(&|name: &str| {
-            if name == npm::ABI {
-                return Some(abi.as_str());
-            }
-            npm::SOURCES.iter().find(|(source, _)| *source == name).map(|(_, text)| *text)
-        })
-        .unwrap();
+        let files = package_browser_files();
         for name in files.iter().filter(|name| name.ends_with(".js") && *name != "worker.js") {
             let link = format!("<link rel=\"modulepreload\" href=\"{PACKAGE_DIR}/{name}\" />");
             assert!(html.contains(&link), "index.html does not preload {name}");
