@@ -74,7 +74,11 @@ fn cargo(args: &[&str]) -> Output {
 fn cli() -> &'static Path {
     static CLI: OnceLock<PathBuf> = OnceLock::new();
     CLI.get_or_init(|| {
-        cargo(&["build", "--locked", "--bin", CRATE]);
+        let build = cargo(&["build", "--locked", "--bin", CRATE]);
+        // Users compile the crate: it must build cleanly (the copy is fresh,
+        // so the crate itself is always recompiled and its warnings shown).
+        let stderr = String::from_utf8_lossy(&build.stderr);
+        assert!(!stderr.contains("warning"), "the crate builds with warnings:\n{stderr}");
         target_dir().join("debug").join(CRATE)
     })
 }
