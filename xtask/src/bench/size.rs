@@ -104,33 +104,31 @@ pub fn of_build(name: &str, build: &BuildOutput) -> Result<BuildSizes> {
     })
 }
 
-/// The `.js`/`.mjs` files of a package folder, if it exists.
+/// The `.js`/`.mjs` files of a folder and their bytes, by name; none if the
+/// folder does not exist.
+fn scripts(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut scripts = BTreeMap::new();
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(scripts) };
+    for path in entries.flatten().map(|entry| entry.path()) {
+        if path.extension().is_some_and(|ext| ext == "js" || ext == "mjs") {
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            scripts.insert(path.file_name().expect("a file").to_string_lossy().into_owned(), bytes);
+        }
+    }
+    Ok(scripts)
+}
+
 /// The scripts in `dir` (the web bundle's copy of the package), in name
 /// order, concatenated and compressed together; None if there are none.
 pub fn page_glue(dir: &Path) -> Result<Option<Sizes>> {
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(None) };
-    let mut scripts: Vec<_> = entries
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "js"))
-        .collect();
-    scripts.sort();
-    let mut joined = Vec::new();
-    for path in &scripts {
-        joined.extend(fs::read(path).with_context(|| format!("reading {}", path.display()))?);
-    }
-    Ok((!scripts.is_empty()).then(|| Sizes::of(&joined)))
+    let scripts = scripts(dir)?;
+    Ok((!scripts.is_empty()).then(|| Sizes::of(&scripts.into_values().flatten().collect::<Vec<u8>>())))
 }
 
+/// The JavaScript of a package folder, file by file, if it has any.
 pub fn js_glue(dir: &Path) -> Result<Option<JsGlue>> {
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(None) };
-    let mut files = BTreeMap::new();
-    for path in entries.flatten().map(|entry| entry.path()) {
-        if path.extension().is_some_and(|ext| ext == "js" || ext == "mjs") {
-            let bytes = fs::read(&path)?;
-            files.insert(path.file_name().expect("a file").to_string_lossy().into_owned(), Sizes::of(&bytes));
-        }
-    }
+    let files: BTreeMap<String, Sizes> =
+        scripts(dir)?.into_iter().map(|(name, bytes)| (name, Sizes::of(&bytes))).collect();
     if files.is_empty() {
         return Ok(None);
     }

@@ -52,8 +52,11 @@ pub fn write_bundle(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stagi
             let library = build.modules.get("library").context("the port builds no `library` module")?;
             fs::copy(library, package.join(&name)).with_context(|| format!("copying {}", library.display()))?;
         } else {
-            let text = text_of(&name).expect("browser_files only lists known files");
-            let text = if name == npm::ABI { text.to_string() } else { npm::minify::minify(&name, text)? };
+            // abi.js is generated and written as it is, as in the package.
+            let text = match name.as_str() {
+                npm::ABI => abi_js.clone(),
+                _ => npm::shipped_source(&name, text_of(&name).expect("browser_files only lists known files"))?,
+            };
             fs::write(package.join(&name), text).with_context(|| format!("writing {PACKAGE_DIR}/{name}"))?;
         }
     }

@@ -51,9 +51,7 @@ pub fn write_package(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stag
     let module = fs::read(library).with_context(|| format!("reading {}", library.display()))?;
     fs::write(dir.join(MODULE_NAME), module)?;
     for (name, text) in SOURCES {
-        // The `bin` keeps its `#!` line and stays readable; it never reaches a page.
-        let text = if name.ends_with(".js") && *name != CLI { minify::minify(name, text)? } else { text.to_string() };
-        fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+        fs::write(dir.join(name), shipped_source(name, text)?).with_context(|| format!("writing {name}"))?;
     }
     fs::write(dir.join(ABI), abi::js_constants(api))?;
     make_executable(&dir.join(CLI))?;
@@ -68,6 +66,17 @@ pub fn write_package(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stag
     let manifest = serde_json::to_string_pretty(&package_json(&build.source.version))? + "\n";
     fs::write(dir.join("package.json"), manifest)?;
     Ok(staging)
+}
+
+/// One of `SOURCES` as the package ships it (and the web bundle with it):
+/// scripts minified, except the `bin`, which keeps its `#!` line and stays
+/// readable; it never reaches a page.
+pub(super) fn shipped_source(name: &str, text: &str) -> Result<String> {
+    if name.ends_with(".js") && name != CLI {
+        minify::minify(name, text)
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 fn package_json(micropython_version: &str) -> PackageJson<'static> {
