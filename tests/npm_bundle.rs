@@ -14,7 +14,6 @@ use std::sync::OnceLock;
 use support::{repo_root, run_checked, xtask};
 
 const PACKAGE: &str = "mpwasm";
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// `dist/npm/mpwasm`, built once per test binary by the project's main job.
 fn npm_package() -> &'static Path {
@@ -35,6 +34,7 @@ fn project() -> &'static Path {
             fs::remove_dir_all(&dir).unwrap();
         }
         copy_sources(&repo_root().join("tests/npm"), &dir);
+        fs::copy(repo_root().join("tests/support/chromium.mjs"), dir.join("chromium.mjs")).unwrap();
         let packed =
             run_checked(Command::new("npm").args(["pack", "--json", "--pack-destination"]).arg(&dir).arg(package));
         let listing: serde_json::Value = serde_json::from_str(&packed).expect("npm pack --json prints JSON");
@@ -117,13 +117,7 @@ fn typescript_declarations_check_against_the_example() {
 
 #[test]
 fn page_in_headless_chromium() {
-    let chromium = std::env::var_os("MPWASM_CHROMIUM").map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
-    assert!(
-        chromium.exists(),
-        "this test drives a real page in headless Chromium, which is not at {}: install it with \
-         `apt-get install -y chromium` (or point MPWASM_CHROMIUM at one)",
-        chromium.display()
-    );
+    support::require_chromium();
     node_tests(&["browser.test.js"]);
 }
 

@@ -15,8 +15,6 @@ use std::sync::OnceLock;
 
 use support::{repo_root, run_checked, test_output, xtask, xtask_command};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
 /// A `cargo xtask serve` process, stopped when dropped.
 struct Served {
     child: Child,
@@ -55,6 +53,7 @@ fn project() -> PathBuf {
     for name in ["package.json", "package-lock.json", "page.test.js"] {
         fs::copy(repo_root().join("tests/web").join(name), dir.join(name)).unwrap();
     }
+    fs::copy(repo_root().join("tests/support/chromium.mjs"), dir.join("chromium.mjs")).unwrap();
     run_checked(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir));
     dir
 }
@@ -70,13 +69,7 @@ fn site() -> &'static Path {
 
 #[test]
 fn playground_page_in_headless_chromium() {
-    let chromium = std::env::var_os("MPWASM_CHROMIUM").map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
-    assert!(
-        chromium.exists(),
-        "this test drives the page in headless Chromium, which is not at {}: install it with \
-         `apt-get install -y chromium` (or point MPWASM_CHROMIUM at one)",
-        chromium.display()
-    );
+    support::require_chromium();
     let site = site();
     let project = project();
     let isolated = Served::start(site, false);

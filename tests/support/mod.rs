@@ -124,6 +124,20 @@ pub fn write_script_app(dir: &Path) {
     std::fs::write(dir.join("main.py"), "import sys, helper\nprint(sys.argv, helper.double(21))\n").unwrap();
 }
 
+/// Fails the calling test, saying how to install it, when there is no
+/// headless Chromium to drive: Debian's, or the one `MPWASM_CHROMIUM` names
+/// (as `chromium.mjs`, beside it, finds it).
+pub fn require_chromium() {
+    let chromium =
+        std::env::var_os("MPWASM_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        chromium.exists(),
+        "this test drives a page in headless Chromium, which is not at {}: install it with \
+         `apt-get install -y chromium` (or point MPWASM_CHROMIUM at one)",
+        chromium.display()
+    );
+}
+
 /// Runs `command`, returning its stdout; panics with all it printed if it
 /// fails or cannot start.
 pub fn run_checked(command: &mut Command) -> String {

@@ -4,22 +4,11 @@
 // (MPWASM_WEB_URL) and with plain headers (MPWASM_WEB_PLAIN_URL), and
 // collects the screenshots from MPWASM_WEB_SHOTS.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
-const CHROMIUM = process.env.MPWASM_CHROMIUM ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const ISOLATED = process.env.MPWASM_WEB_URL;
 const PLAIN = process.env.MPWASM_WEB_PLAIN_URL;
 const SHOTS = process.env.MPWASM_WEB_SHOTS;
@@ -28,9 +17,8 @@ let browser;
 
 before(async () => {
   assert.ok(ISOLATED && PLAIN && SHOTS, "run through tests/web_page.rs, which sets MPWASM_WEB_URL and friends");
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  browser = await launchChromium();
 });
 
 after(() => browser?.close());

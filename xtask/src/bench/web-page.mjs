@@ -6,13 +6,11 @@
 // interpreter ready). Prints one JSON object.
 //
 // usage: node web-page.mjs URL LOADS CHROMIUM
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, loads, executablePath] = process.argv.slice(2);
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const origin = new URL(url).origin;
-const browser = await chromium.launch({ executablePath, headless: true, args: ARGS });
+const browser = await launchChromium(executablePath);
 const result = { chromium: browser.version(), requests: [], loads: [], stops: [], lag_ms: [] };
 const requests = new Set();
 const offsite = [];

@@ -19,6 +19,8 @@ use crate::serve::Server;
 use crate::sizes::Sizes;
 
 const DRIVER: &str = include_str!("web-page.mjs");
+/// How the project starts headless Chromium, shared with the browser tests.
+const LAUNCH: &str = include_str!("../../../tests/support/chromium.mjs");
 /// The page tests' npm project: playwright-core at a pinned version.
 const PACKAGE_JSON: &str = include_str!("../../../tests/web/package.json");
 const PACKAGE_LOCK: &str = include_str!("../../../tests/web/package-lock.json");
@@ -155,6 +157,7 @@ fn driver_project() -> Result<PathBuf> {
     }
     // The driver is rewritten each time: it changes with xtask, not with the lockfile.
     fs::write(dir.join("web-page.mjs"), DRIVER)?;
+    fs::write(dir.join("chromium.mjs"), LAUNCH)?;
     Ok(dir)
 }
 
