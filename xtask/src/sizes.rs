@@ -25,9 +25,26 @@ impl Sizes {
     }
 }
 
+/// Files that download one by one: each compressed on its own, summed.
+impl<'a> std::iter::Sum<&'a Sizes> for Sizes {
+    fn sum<I: Iterator<Item = &'a Sizes>>(sizes: I) -> Sizes {
+        sizes.fold(Sizes { raw: 0, gzip: 0, brotli: 0 }, |sum, size| Sizes {
+            raw: sum.raw + size.raw,
+            gzip: sum.gzip + size.gzip,
+            brotli: sum.brotli + size.brotli,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_add_up_field_by_field() {
+        let parts = [Sizes { raw: 1, gzip: 2, brotli: 3 }, Sizes { raw: 10, gzip: 20, brotli: 30 }];
+        assert_eq!(parts.iter().sum::<Sizes>(), Sizes { raw: 11, gzip: 22, brotli: 33 });
+    }
 
     #[test]
     fn compressed_sizes_are_smaller_for_repetitive_input() {

@@ -132,11 +132,6 @@ pub fn js_glue(dir: &Path) -> Result<Option<JsGlue>> {
     if files.is_empty() {
         return Ok(None);
     }
-    // Files download one by one: the total is the sum of each compressed.
-    let total = files.values().fold(Sizes { raw: 0, gzip: 0, brotli: 0 }, |sum, size| Sizes {
-        raw: sum.raw + size.raw,
-        gzip: sum.gzip + size.gzip,
-        brotli: sum.brotli + size.brotli,
-    });
+    let total = files.values().sum();
     Ok(Some(JsGlue { total, files, page: None }))
 }

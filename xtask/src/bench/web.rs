@@ -114,11 +114,7 @@ pub fn measure(site: &Path, loads: usize) -> Result<WebPage> {
             fs::read(&file).with_context(|| format!("the page loaded {path}, which is not {}", file.display()))?;
         files.push((path.clone(), Sizes::of(&bytes)));
     }
-    let total = files.iter().fold(Sizes { raw: 0, gzip: 0, brotli: 0 }, |sum, (_, s)| Sizes {
-        raw: sum.raw + s.raw,
-        gzip: sum.gzip + s.gzip,
-        brotli: sum.brotli + s.brotli,
-    });
+    let total = files.iter().map(|(_, sizes)| sizes).sum();
     let pick = |f: fn(&Load) -> f64| Timing::of(&driven.loads.iter().map(f).collect::<Vec<_>>());
     Ok(WebPage {
         files,
