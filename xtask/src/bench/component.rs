@@ -74,11 +74,7 @@ pub fn measure(name: &str, build: &BuildOutput, runs: usize) -> Result<Component
         library_component,
         library_component_legacy: Sizes::of(&legacy),
         command_component: Sizes::of(&command),
-        start_us: [
-            stats::median(&times).unwrap_or(f64::NAN),
-            times.iter().copied().fold(f64::INFINITY, f64::min),
-            times.iter().copied().fold(0.0, f64::max),
-        ],
+        start_us: stats::median_min_max(&times),
         runs,
     })
 }

@@ -81,13 +81,8 @@ pub fn measure(build: &str, host: &WasmtimeHost, app_dir: &Path, processes: usiz
 }
 
 fn summary(path: &str, times: Vec<f64>) -> ImportTimes {
-    ImportTimes {
-        path: path.to_owned(),
-        median_us: stats::median(&times).unwrap_or(f64::NAN),
-        min_us: times.iter().copied().fold(f64::INFINITY, f64::min),
-        max_us: times.iter().copied().fold(0.0, f64::max),
-        per_process_us: times,
-    }
+    let [median_us, min_us, max_us] = stats::median_min_max(&times);
+    ImportTimes { path: path.to_owned(), median_us, min_us, max_us, per_process_us: times }
 }
 
 /// `import PACKAGE from PATH: N us (RUNS runs)`.

@@ -62,13 +62,14 @@ fn cold_starts(host: &Host, runs: usize, scratch: &Path) -> Result<Vec<Startup>>
 }
 
 fn summary(host: &str, mode: &str, times: &[f64]) -> Startup {
+    let [median_ms, min_ms, max_ms] = stats::median_min_max(times);
     Startup {
         host: host.to_owned(),
         mode: mode.to_owned(),
         runs: times.len(),
-        median_ms: stats::median(times).unwrap_or(f64::NAN),
-        min_ms: times.iter().copied().fold(f64::INFINITY, f64::min),
-        max_ms: times.iter().copied().fold(0.0, f64::max),
+        median_ms,
+        min_ms,
+        max_ms,
         ratio_to_native: None,
     }
 }

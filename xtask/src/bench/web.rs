@@ -59,11 +59,8 @@ pub struct Timing {
 
 impl Timing {
     fn of(values: &[f64]) -> Timing {
-        Timing {
-            median_ms: stats::median(values).unwrap_or(f64::NAN),
-            min_ms: values.iter().copied().fold(f64::INFINITY, f64::min),
-            max_ms: values.iter().copied().fold(0.0, f64::max),
-        }
+        let [median_ms, min_ms, max_ms] = stats::median_min_max(values);
+        Timing { median_ms, min_ms, max_ms }
     }
 }
 
