@@ -205,6 +205,26 @@ fn a_new_session_or_one_shot_run_replaces_the_previous_session() {
     assert_eq!(output.stdout, "third\n");
 }
 
+/// Each session's heap is a block of C memory that dropping the session
+/// gives back: many sessions and one-shot runs, one after another, fit in
+/// memory for a few heaps (the allocator reuses and merges freed blocks).
+#[test]
+fn sessions_dropped_one_after_another_reuse_their_memory() {
+    let heap_bytes = 4u32 << 20;
+    let limits = || Limits { heap_bytes: Some(heap_bytes), output_bytes: None };
+    let (mut store, library) = instantiate(3 * (heap_bytes as usize) + (4 << 20), PLENTY_OF_FUEL);
+    let interpreter = library.mpwasm_micropython_interpreter();
+    for round in 0..25 {
+        let session = interpreter.session().call_constructor(&mut store, limits()).unwrap();
+        let code = format!("data = bytearray({})\nprint(len(data))", 1000 * (round + 1));
+        let output = interpreter.session().call_run(&mut store, session, &code).unwrap().unwrap();
+        assert_eq!(output.stdout, format!("{}\n", 1000 * (round + 1)), "round {round}");
+        session.resource_drop(&mut store).unwrap();
+        let once = interpreter.call_run(&mut store, "print('once')", limits()).unwrap().unwrap();
+        assert_eq!(once.stdout, "once\n", "round {round}");
+    }
+}
+
 #[test]
 fn python_calls_the_embedder_through_host() {
     let (mut store, library) = instantiate(PLENTY_OF_MEMORY, PLENTY_OF_FUEL);

@@ -14,9 +14,10 @@ use crate::build::{frozen, genhdr, mpy_cross, port_c_settings, source_date_epoch
 use crate::fetch::SourceTree;
 use crate::project;
 
-/// Port files that only make sense in wasm: shadow-stack root scanning and
-/// the setjmp/longjmp runtime (natively, libc's setjmp serves NLR).
-const WASM_ONLY_PORT_FILES: &[&str] = &["gccollect.c", "sjlj_runtime.c"];
+/// Port files that only make sense in wasm: shadow-stack root scanning, the
+/// setjmp/longjmp runtime (natively, libc's setjmp serves NLR) and the
+/// allocator that replaces wasi-libc's.
+const WASM_ONLY_PORT_FILES: &[&str] = &["gccollect.c", "sjlj_runtime.c", "malloc.c"];
 
 /// Builds (or brings up to date) the native executable of `variant` and
 /// returns its path. Objects are cached per source tree and checkout, so a
