@@ -31,6 +31,9 @@ pub fn link(
         args.push("-mexec-model=reactor".into());
     }
     args.push("-lm".into());
+    // With LTO, code generation, and so clang's lowering of setjmp/longjmp
+    // to wasm exceptions, runs in the linker.
+    args.push("-Wl,-mllvm,-wasm-enable-sjlj".into());
     // clang runs any `wasm-opt` it finds on PATH after linking (Debian's
     // binaryen package puts an old one there), which would make the output
     // depend on the machine and strip the names the symbol map needs;

@@ -239,7 +239,16 @@ fn build_modules(
 
     let object_dir = build_dir.join("obj");
     let shared = units_for(&sources, source_root, &object_dir);
-    let mut stats = compiler.run(Mode::Object, &shared, &[], "compile")?;
+    // Regular objects beside LTO's: the port's, and the frozen data, whose
+    // object the size attribution reads as wasm.
+    let outside_lto: Vec<PathBuf> =
+        port.link.outside_lto.iter().map(|name| port.dir.join(name)).chain([frozen_c.clone()]).collect();
+    let (regular, whole_program): (Vec<Unit>, Vec<Unit>) =
+        shared.iter().cloned().partition(|unit| outside_lto.contains(&unit.source));
+    let mut stats = compiler.run(Mode::Object, &whole_program, &[], "compile")?;
+    let regular_stats = compiler.run(Mode::Object, &regular, &["-fno-lto".into()], "compile")?;
+    stats.rebuilt += regular_stats.rebuilt;
+    stats.up_to_date += regular_stats.up_to_date;
     write_frozen_sizes(&frozen_files, build_dir, &frozen_c, &shared)?;
 
     let mut modules = BTreeMap::new();
@@ -361,6 +370,9 @@ fn wasm_compiler(
         .flag(format!("-ffile-prefix-map={}=/micropython", source_root.display()))
         .flag(format!("-ffile-prefix-map={}=/micropython", patched_root(build_dir).display()))
         .flag(format!("-ffile-prefix-map={}=/mpwasm", project::repo_root().display()));
+    if profile.links_whole_program() {
+        build.flag("-flto");
+    }
     // The user's module folders are on the include path, as USER_C_MODULES
     // puts them, and named by folder so their location leaves no trace.
     for dir in c_module_dirs {

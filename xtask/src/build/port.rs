@@ -44,6 +44,10 @@ pub struct LinkSection {
     /// Symbols whose callers the linker routes to `__wrap_<name>`.
     #[serde(default)]
     pub wrap: Vec<String>,
+    /// Port files compiled to regular objects even when the profile links
+    /// the whole program with LTO.
+    #[serde(default)]
+    pub outside_lto: Vec<String>,
 }
 
 impl LinkSection {

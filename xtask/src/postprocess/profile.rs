@@ -9,9 +9,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
-    /// Smallest module: clang -Oz, Binaryen -Oz, names stripped.
+    /// Smallest module: clang -Oz with LTO, Binaryen -Oz, names stripped.
     Size,
-    /// Fastest module: clang -O2, Binaryen -O3, names stripped.
+    /// Fastest module: clang -Os with LTO, Binaryen -O3, names stripped.
     Speed,
     /// No optimisation, debug info and names kept.
     Debug,
@@ -22,9 +22,19 @@ impl Profile {
     pub fn c_opt_level(self) -> &'static str {
         match self {
             Profile::Size => "z",
-            Profile::Speed => "2",
+            // With LTO, -O2 inlines so much more that the module grows by a
+            // third (215 kB gzip against 158 kB) for 1% less time.
+            Profile::Speed => "s",
             Profile::Debug => "0",
         }
+    }
+
+    /// Whether clang optimises the whole program at link time (LTO): calls
+    /// between MicroPython's files are inlined like calls within one
+    /// (0.91× the wasm instructions executed, and smaller). Debug builds
+    /// keep one object per file, quick to rebuild.
+    pub fn links_whole_program(self) -> bool {
+        self != Profile::Debug
     }
 
     /// Whether function names and debug sections are removed from the
