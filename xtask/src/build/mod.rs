@@ -8,6 +8,8 @@ pub(crate) mod frozen;
 pub(crate) mod frozen_sizes;
 pub(crate) mod genhdr;
 mod link;
+#[cfg(test)]
+mod malloc_tests;
 pub(crate) mod mpy_cross;
 pub(crate) mod port;
 mod user_checks;
