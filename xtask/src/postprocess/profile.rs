@@ -58,7 +58,7 @@ impl fmt::Display for Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GcStrategy {
-    /// The spill pass (postprocess/spill.rs) keeps every i32 a function
+    /// The spill pass (postprocess/spill/) keeps every i32 a function
     /// still needs during a call that may collect on the shadow stack, where
     /// the collector scans.
     Spill,
