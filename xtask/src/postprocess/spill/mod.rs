@@ -51,7 +51,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use self::values::Origin;
+use self::values::{NotHeap, Origin};
 use anyhow::{bail, Result};
 use walrus::ir::{
     BinaryOp, Binop, Block, BrIf, BrTable, Call, CallIndirect, Const, GlobalGet, GlobalSet, IfElse, Instr, InstrLocId,
@@ -88,7 +88,7 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
     };
     let signatures = Signatures::of(module);
     let collecting = collecting_functions(module);
-    let heap_floor = heap_floor(module, stack_pointer);
+    let not_heap = NotHeap { floor: heap_floor(module, stack_pointer), stack_pointer };
     let Module { funcs, locals, .. } = module;
     let mut stats = SpillStats::default();
     for function in funcs.iter_mut() {
@@ -99,7 +99,7 @@ pub fn spill_pointers(module: &mut Module) -> Result<SpillStats> {
             _ => false,
         };
         let StackFacts { waiting, pointer_locals } =
-            follow_stack(func, &signatures, locals, &is_collecting_call, heap_floor)?;
+            follow_stack(func, &signatures, locals, &is_collecting_call, &not_heap)?;
         // Every i32 local that may hold a pointer, by index; the analyses
         // work on these indices.
         let mut tracked: Vec<LocalId> =
@@ -897,7 +897,7 @@ fn follow_stack(
     signatures: &Signatures,
     locals: &walrus::ModuleLocals,
     is_collecting_call: &dyn Fn(&Instr) -> bool,
-    heap_floor: u32,
+    not_heap: &NotHeap,
 ) -> Result<StackFacts> {
     // A local's writes may read locals written later in the code, so grow
     // the set until one pass over the function adds nothing.
@@ -908,7 +908,7 @@ fn follow_stack(
             signatures,
             locals,
             is_collecting_call,
-            heap_floor,
+            not_heap,
             pointer_locals: &pointer_locals,
             waiting: BTreeSet::new(),
             written_with_pointers: HashSet::new(),
@@ -927,7 +927,7 @@ struct StackFollower<'a> {
     signatures: &'a Signatures,
     locals: &'a walrus::ModuleLocals,
     is_collecting_call: &'a dyn Fn(&Instr) -> bool,
-    heap_floor: u32,
+    not_heap: &'a NotHeap,
     pointer_locals: &'a HashSet<LocalId>,
     waiting: BTreeSet<Site>,
     written_with_pointers: HashSet<LocalId>,
@@ -986,7 +986,7 @@ impl StackFollower<'_> {
             }
             let popped: Vec<Origin> = stack[below..].iter().map(|operand| operand.origin).collect();
             let origin = if pushes.len() == 1 {
-                values::result_origin(instr, &popped, self.pointer_locals, self.heap_floor)
+                values::result_origin(instr, &popped, self.pointer_locals, self.not_heap)
             } else {
                 Origin::UNKNOWN
             };
@@ -1514,15 +1514,14 @@ mod tests {
                 (global $seen (mut i32) (i32.const 0))
                 (func $gc_collect_root)
                 (func $alloc0 (call $gc_collect_root) (global.set $seen (i32.load (global.get $__stack_pointer))))
-                (func $alloc4 (call $gc_collect_root)
-                    (global.set $seen (i32.load offset=4 (global.get $__stack_pointer))))
                 (func (export "lookup") (param $key i32) (result i32) (local $x i32)
                     (local.set $x (i32.mul (local.get $key) (i32.const 3)))
                     (if (i32.lt_u (local.get $key) (i32.const 10)) (then (return (local.get $x))))
                     (call $alloc0)
                     (local.get $x))
                 ;; As clang frames a function: the stack pointer read once on
-                ;; entry, restored from the frame on every return.
+                ;; entry, restored from the frame on every return. $fp, an
+                ;; address in the stack, needs no slot: $x has the first.
                 (func (export "framed") (param $key i32) (result i32) (local $fp i32) (local $x i32)
                     (global.set $__stack_pointer
                         (local.tee $fp (i32.sub (global.get $__stack_pointer) (i32.const 16))))
@@ -1530,7 +1529,7 @@ mod tests {
                     (if (i32.lt_u (local.get $key) (i32.const 10)) (then
                         (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
                         (return (local.get $x))))
-                    (call $alloc4)
+                    (call $alloc0)
                     (global.set $__stack_pointer (i32.add (local.get $fp) (i32.const 16)))
                     (local.get $x))
                 (func (export "seen") (result i32) (global.get $seen))

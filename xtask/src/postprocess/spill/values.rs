@@ -8,13 +8,26 @@
 //! time), comparison results, sub-word loads (MicroPython keeps every object
 //! pointer in a whole aligned word, the only place its collector looks for
 //! one), and small values masked out of anything (`x & 3`, under the heap's
-//! lowest address). Locals written only with such values need no slot, and
-//! neither do they while waiting on the operand stack.
+//! lowest address), and addresses on the shadow stack (the stack pointer
+//! and what is computed from it: clang's frames, a local's address).
+//! Locals written only with such values need no slot, and neither do they
+//! while waiting on the operand stack.
 
 use std::collections::HashSet;
 
-use walrus::ir::{BinaryOp, Binop, Const, Instr, Load, LoadKind, LocalGet, LocalTee, Select, UnaryOp, Unop, Value};
-use walrus::LocalId;
+use walrus::ir::{
+    BinaryOp, Binop, Const, GlobalGet, Instr, Load, LoadKind, LocalGet, LocalTee, Select, UnaryOp, Unop, Value,
+};
+use walrus::{GlobalId, LocalId};
+
+/// Where the collector's heap is not.
+pub(super) struct NotHeap {
+    /// An address below which the heap never lies.
+    pub floor: u32,
+    /// The shadow stack's pointer, which lies in the stack, apart from the
+    /// heap.
+    pub stack_pointer: GlobalId,
+}
 
 /// What is known of one i32 on the operand stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,18 +45,19 @@ impl Origin {
 
 /// The origin of the one value `instr` pushes, from the operands it pops
 /// (`popped`, bottom first). `pointer_locals` are the locals that may hold
-/// a pointer; `heap_floor` is an address below which the heap never lies.
+/// a pointer; `heap` says where the heap is not.
 pub(super) fn result_origin(
     instr: &Instr,
     popped: &[Origin],
     pointer_locals: &HashSet<LocalId>,
-    heap_floor: u32,
+    heap: &NotHeap,
 ) -> Origin {
     let any_pointer = popped.iter().any(|operand| operand.pointer);
-    let below_heap = |operand: &Origin| operand.constant.is_some_and(|value| (value as u32) < heap_floor);
+    let below_heap = |operand: &Origin| operand.constant.is_some_and(|value| (value as u32) < heap.floor);
     match instr {
         Instr::Const(Const { value: Value::I32(value) }) => Origin { pointer: false, constant: Some(*value) },
         Instr::LocalGet(LocalGet { local }) => Origin { pointer: pointer_locals.contains(local), constant: None },
+        Instr::GlobalGet(GlobalGet { global }) if *global == heap.stack_pointer => Origin::SCALAR,
         Instr::LocalTee(LocalTee { .. }) => popped.first().copied().unwrap_or(Origin::UNKNOWN),
         Instr::Load(Load { kind: LoadKind::I32_8 { .. } | LoadKind::I32_16 { .. }, .. }) => Origin::SCALAR,
         Instr::Binop(Binop { op }) if is_comparison(op) => Origin::SCALAR,
