@@ -49,14 +49,22 @@ static void *payload_of(chunk_t *chunk) {
     return (unsigned char *)chunk + HEADER;
 }
 
-// Puts a chunk in the free list, merging it with adjacent free chunks.
-static void release(chunk_t *chunk) {
-    chunk_t *prev = NULL;
+// The first free chunk at or after `chunk`'s address; `*prev` becomes the
+// free chunk before it, or NULL.
+static chunk_t *free_from(chunk_t *chunk, chunk_t **prev) {
+    *prev = NULL;
     chunk_t *next = free_list;
     while (next != NULL && next < chunk) {
-        prev = next;
+        *prev = next;
         next = next->next;
     }
+    return next;
+}
+
+// Puts a chunk in the free list, merging it with adjacent free chunks.
+static void release(chunk_t *chunk) {
+    chunk_t *prev;
+    chunk_t *next = free_from(chunk, &prev);
     if (next != NULL && (uintptr_t)chunk + chunk->size == (uintptr_t)next) {
         chunk->size += next->size;
         next = next->next;
@@ -198,12 +206,8 @@ void *realloc(void *payload, size_t bytes) {
     chunk_t *chunk = chunk_of(payload);
     // Grow in place into the free chunk right after this one, if any.
     if (chunk->size < size) {
-        chunk_t *prev = NULL;
-        chunk_t *next = free_list;
-        while (next != NULL && next < chunk) {
-            prev = next;
-            next = next->next;
-        }
+        chunk_t *prev;
+        chunk_t *next = free_from(chunk, &prev);
         uintptr_t end = (uintptr_t)chunk + chunk->size;
         if (next != NULL && (uintptr_t)next == end && chunk->size + next->size >= size) {
             take(prev, next, size - chunk->size < MIN_CHUNK ? MIN_CHUNK : size - chunk->size);

@@ -44,26 +44,30 @@
 //! need it, so its fast path pays no frame set-up, stores or pop
 //! (see `LazyFrame` for when that is sound); others make it on entry.
 //!
+//! A function that already has a frame of clang's in the usual form gets
+//! its slots on top of that frame instead (see `ClangFrame`): one set-up
+//! and pop for both.
+//!
 //! Frames are popped on every `return` and at the end of the body. A longjmp
 //! (wasm exception) skips those pops; the catching function's own code then
 //! resets `__stack_pointer` to its frame (clang emits that in every catch),
 //! which lies below the frame this pass gave it, so the stack stays sound.
 
+mod values;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use self::values::{NotHeap, Origin};
 use anyhow::{bail, Result};
 use walrus::ir::{
     BinaryOp, Binop, Block, BrIf, BrTable, Call, CallIndirect, Const, GlobalGet, GlobalSet, IfElse, Instr, InstrLocId,
     InstrSeqId, InstrSeqType, LegacyCatch, Load, LoadKind, LocalGet, LocalSet, LocalTee, Loop, MemArg, Select, Store,
     StoreKind, Throw, Try, Unop, Value,
 };
-
-mod values;
-
 use walrus::{
     FunctionId, FunctionKind, GlobalId, GlobalKind, LocalFunction, LocalId, MemoryId, Module, TypeId, ValType,
 };
+
+use self::values::{NotHeap, Origin};
 
 /// What the pass did, for the build log and tests.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -387,7 +391,7 @@ struct FrameNeeds<'a> {
 /// A frame made only on the paths that need one, on their first store or
 /// collecting call, instead of on entry: a function's fast path that never
 /// calls the collector (a map lookup that finds its key, a list index) then
-/// pays no frame set-up, argument stores or pop.
+/// pays no frame set-up, stores or pop.
 struct LazyFrame {
     /// The nodes before whose call (or after whose waiting value) the frame
     /// is made if it is not there yet. A local kept at its writes is not

@@ -7,7 +7,7 @@
 //! origin cannot be one: constants (heap addresses are only known at run
 //! time), comparison results, sub-word loads (MicroPython keeps every object
 //! pointer in a whole aligned word, the only place its collector looks for
-//! one), and small values masked out of anything (`x & 3`, under the heap's
+//! one), small values masked out of anything (`x & 3`, under the heap's
 //! lowest address), and addresses on the shadow stack (the stack pointer
 //! and what is computed from it: clang's frames, a local's address).
 //! Locals written only with such values need no slot, and neither do they
