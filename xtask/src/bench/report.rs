@@ -974,7 +974,7 @@ const GLUE_ROLES: &[(&str, &str)] = &[
     ("worker.js", "browser Worker script"),
     ("worker-node.js", "Node worker thread"),
     ("abi.js", "API constants from mpwasm_api.h"),
-    ("cli.js", "the mpwasm command (Node; not minified)"),
+    ("cli.js", "the mpwasm command (Node)"),
 ];
 
 /// A build's frozen files, largest first, then the shared data and the

@@ -38,6 +38,13 @@ mod tests {
     }
 
     #[test]
+    fn keeps_a_hashbang_line() {
+        let out = minify("cli.js", "#!/usr/bin/env node\n// note\nconsole.log(1);\n").unwrap();
+        assert!(out.starts_with("#!/usr/bin/env node\n"), "{out}");
+        assert!(!out.contains("note"), "{out}");
+    }
+
+    #[test]
     fn rejects_what_does_not_parse() {
         let error = minify("bad.js", "export function (").unwrap_err();
         assert!(error.to_string().contains("bad.js does not parse"), "{error}");

@@ -69,10 +69,9 @@ pub fn write_package(build: &BuildOutput, api: &Api, dist: &Path) -> Result<Stag
 }
 
 /// One of `SOURCES` as the package ships it (and the web bundle with it):
-/// scripts minified, except the `bin`, which keeps its `#!` line and stays
-/// readable; it never reaches a page.
+/// scripts minified (the `bin` keeps its `#!` line), declarations as written.
 pub(super) fn shipped_source(name: &str, text: &str) -> Result<String> {
-    if name.ends_with(".js") && name != CLI {
+    if name.ends_with(".js") {
         minify::minify(name, text)
     } else {
         Ok(text.to_string())
