@@ -1395,6 +1395,16 @@ mod tests {
         (store, instance)
     }
 
+    /// Calls the export `name` with `arg`, then `seen`: its result, and
+    /// what the callee read from the caller's frame.
+    fn call_and_seen(bytes: &[u8], name: &str, arg: i32) -> (i32, i32) {
+        let (mut store, instance) = instantiate(bytes);
+        let function = instance.get_typed_func::<i32, i32>(&mut store, name).unwrap();
+        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
+        let result = function.call(&mut store, arg).unwrap();
+        (result, seen.call(&mut store, ()).unwrap())
+    }
+
     const MODULE: &str = r#"(module
         (memory (export "memory") 1)
         (global $__stack_pointer (mut i32) (i32.const 4096))
@@ -1507,11 +1517,9 @@ mod tests {
         // $p after its one write; $n, written on every turn like the call,
         // before the call.
         assert_eq!(stats, SpillStats { functions: 1, slots: 2, stores: 2 });
-        let (mut store, instance) = instantiate(&bytes);
-        let repeat = instance.get_typed_func::<i32, i32>(&mut store, "repeat").unwrap();
-        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
-        assert_eq!(repeat.call(&mut store, 3).unwrap(), 1234);
-        assert_eq!(seen.call(&mut store, ()).unwrap(), 1234, "$p was in its slot");
+        let (result, seen) = call_and_seen(&bytes, "repeat", 3);
+        assert_eq!(result, 1234);
+        assert_eq!(seen, 1234, "$p was in its slot");
     }
 
     #[test]
@@ -1538,11 +1546,9 @@ mod tests {
         );
         // $v is dead after the call; $q is live only on the exception path.
         assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
-        let (mut store, instance) = instantiate(&bytes);
-        let catching = instance.get_typed_func::<i32, i32>(&mut store, "catching").unwrap();
-        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
-        assert_eq!(catching.call(&mut store, 21).unwrap(), 42);
-        assert_eq!(seen.call(&mut store, ()).unwrap(), 42, "$q was in its slot when the exception left the call");
+        let (result, seen) = call_and_seen(&bytes, "catching", 21);
+        assert_eq!(result, 42);
+        assert_eq!(seen, 42, "$q was in its slot when the exception left the call");
     }
 
     #[test]
@@ -1627,11 +1633,9 @@ mod tests {
                 (func (export "seen") (result i32) (global.get $seen)))"#,
         );
         assert_eq!(stats, SpillStats { functions: 1, slots: 1, stores: 1 });
-        let (mut store, instance) = instantiate(&bytes);
-        let format = instance.get_typed_func::<i32, i32>(&mut store, "format").unwrap();
-        let seen = instance.get_typed_func::<(), i32>(&mut store, "seen").unwrap();
-        assert_eq!(format.call(&mut store, 1000).unwrap(), 1004);
-        assert_eq!(seen.call(&mut store, ()).unwrap(), 1004, "the pointer into the object was in the frame");
+        let (result, seen) = call_and_seen(&bytes, "format", 1000);
+        assert_eq!(result, 1004);
+        assert_eq!(seen, 1004, "the pointer into the object was in the frame");
     }
 
     /// A function clang gave a frame keeps its slots on top of that frame:
